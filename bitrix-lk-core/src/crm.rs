@@ -1,0 +1,101 @@
+//! The `Crm` port: what the cabinet needs from Bitrix24.
+//!
+//! `bitrix24-client` implements it over the REST API; tests use
+//! [`crate::fakes::FakeCrm`]. Every method maps the configured field codes,
+//! so callers work with typed values only.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::account::{Login, ReferralCode};
+use crate::deal::Deal;
+use crate::error::Result;
+use crate::field::FieldMeta;
+use crate::ids::{CategoryId, ContactId, DealId, FieldCode, InvoiceId};
+use crate::invoice::Invoice;
+use crate::pipeline::Pipeline;
+use crate::sync::Password;
+
+/// Which deals a listing returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DealFilter {
+    /// Only deals changed at or after this instant.
+    pub modified_since: Option<Timestamp>,
+    /// Only deals in this pipeline.
+    pub category: Option<CategoryId>,
+}
+
+/// One chunk of a deal listing, ordered by id.
+#[derive(Clone, Debug, Default)]
+pub struct DealPage {
+    /// The deals of this chunk.
+    pub deals: Vec<Deal>,
+    /// The cursor for the next chunk, or `None` when the listing is complete.
+    pub next_after: Option<DealId>,
+}
+
+/// One chunk of an invoice listing.
+#[derive(Clone, Debug, Default)]
+pub struct InvoicePage {
+    /// The invoices of this chunk.
+    pub invoices: Vec<Invoice>,
+    /// The cursor for the next chunk, or `None` when the listing is complete.
+    pub next_after: Option<InvoiceId>,
+}
+
+/// Read and write access to the firm's Bitrix24 portal.
+#[async_trait]
+pub trait Crm: Send + Sync {
+    /// Reads one deal; `Ok(None)` when Bitrix24 says it does not exist.
+    async fn deal(&self, id: DealId) -> Result<Option<Deal>>;
+
+    /// Reads several deals in as few requests as possible. Deals that do not
+    /// exist are left out of the result.
+    async fn deals(&self, ids: &[DealId]) -> Result<Vec<Deal>>;
+
+    /// Lists deals matching `filter` with ids greater than `after`, one chunk per call.
+    async fn list_deals(&self, filter: &DealFilter, after: Option<DealId>) -> Result<DealPage>;
+
+    /// Reads every deal pipeline with its stages.
+    async fn pipelines(&self) -> Result<Vec<Pipeline>>;
+
+    /// Reads the metadata of the deal user fields.
+    async fn deal_fields(&self) -> Result<Vec<FieldMeta>>;
+
+    /// Reads one invoice; `Ok(None)` when it does not exist.
+    async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>>;
+
+    /// Reads every invoice bound to the deal or, when given, billed to the contact.
+    async fn invoices_of(&self, deal: DealId, contact: Option<ContactId>) -> Result<Vec<Invoice>>;
+
+    /// Lists invoices changed at or after `since`, one chunk per call.
+    async fn list_invoices(
+        &self,
+        since: Option<Timestamp>,
+        after: Option<InvoiceId>,
+    ) -> Result<InvoicePage>;
+
+    /// Writes the login and password into the deal's credential fields.
+    async fn write_credentials(
+        &self,
+        deal: DealId,
+        login: &Login,
+        password: &Password,
+    ) -> Result<()>;
+
+    /// Writes the time of the client's last login into the configured field, in
+    /// Moscow time and in the field's own type.
+    async fn write_last_login(&self, deal: DealId, at: Timestamp) -> Result<()>;
+
+    /// Writes the client's referral code into the configured field.
+    async fn write_referral_code(&self, deal: DealId, code: &ReferralCode) -> Result<()>;
+
+    /// Adds a file to a file field of the deal, keeping the files already there.
+    async fn attach_document(
+        &self,
+        deal: DealId,
+        field: &FieldCode,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<()>;
+}

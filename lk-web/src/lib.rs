@@ -1,0 +1,1 @@
+//! The client cabinet web server (under construction).
