@@ -98,4 +98,95 @@ pub trait Crm: Send + Sync {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<()>;
+
+    /// Reads several invoices; ids that do not exist are left out.
+    ///
+    /// The default reads them one by one; adapters batch the reads.
+    async fn invoices(&self, ids: &[InvoiceId]) -> Result<Vec<Invoice>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(invoice) = self.invoice(*id).await? {
+                found.push(invoice);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Reads the invoices of several deals (and their contacts, when given).
+    ///
+    /// The default asks deal by deal; adapters batch the reads.
+    async fn invoices_of_deals(
+        &self,
+        deals: &[(DealId, Option<ContactId>)],
+    ) -> Result<Vec<Invoice>> {
+        let mut found = Vec::new();
+        for (deal, contact) in deals {
+            found.extend(self.invoices_of(*deal, *contact).await?);
+        }
+        found.sort_by_key(|invoice| invoice.id);
+        found.dedup_by_key(|invoice| invoice.id);
+        Ok(found)
+    }
+
+    /// Applies several field writes, returning one result per write in order.
+    ///
+    /// The default performs them one by one; adapters send them in batches.
+    /// A failed write does not stop the others.
+    async fn apply_field_writes(&self, writes: &[FieldWrite]) -> Vec<Result<()>> {
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let result = match write {
+                FieldWrite::Credentials {
+                    deal,
+                    login,
+                    password,
+                } => self.write_credentials(*deal, login, password).await,
+                FieldWrite::LastLogin { deal, at } => self.write_last_login(*deal, *at).await,
+                FieldWrite::ReferralCode { deal, code } => {
+                    self.write_referral_code(*deal, code).await
+                }
+            };
+            results.push(result);
+        }
+        results
+    }
+}
+
+/// A write of deal fields that [`Crm::apply_field_writes`] can batch.
+#[derive(Clone, Debug)]
+pub enum FieldWrite {
+    /// The login and password fields.
+    Credentials {
+        /// The deal.
+        deal: DealId,
+        /// The login.
+        login: Login,
+        /// The plain password.
+        password: Password,
+    },
+    /// The last-login field.
+    LastLogin {
+        /// The deal.
+        deal: DealId,
+        /// When the client logged in.
+        at: Timestamp,
+    },
+    /// The referral-code field.
+    ReferralCode {
+        /// The deal.
+        deal: DealId,
+        /// The code.
+        code: ReferralCode,
+    },
+}
+
+impl FieldWrite {
+    /// Returns the deal the write goes to.
+    pub fn deal(&self) -> DealId {
+        match self {
+            FieldWrite::Credentials { deal, .. }
+            | FieldWrite::LastLogin { deal, .. }
+            | FieldWrite::ReferralCode { deal, .. } => *deal,
+        }
+    }
 }

@@ -19,6 +19,7 @@
 
 mod account;
 mod config;
+mod credentials;
 mod crm;
 mod deal;
 mod error;
@@ -32,11 +33,18 @@ mod session;
 mod sync;
 mod view;
 
+pub mod engine;
 pub mod fakes;
 pub mod store;
 
 pub use account::{Account, Login, PasswordHash, ReferralCode};
-pub use crm::{Crm, DealFilter, DealPage, InvoicePage};
+pub use config::{
+    AccountsConfig, Bitrix24Config, BrandingConfig, DocumentConfig, ENV_APPLICATION_TOKENS,
+    ENV_WEBHOOK_URL, FieldsConfig, InvoiceLinkage, InvoiceSource, InvoicesConfig, LkConfig,
+    PipelineConfig, StatusesConfig, StoreConfig, SyncConfig, TriggerConfig, WebConfig,
+};
+pub use credentials::{Argon2Hasher, CredentialGenerator, HashParams};
+pub use crm::{Crm, DealFilter, DealPage, FieldWrite, InvoicePage};
 pub use deal::Deal;
 pub use error::{BoxError, Error, Result};
 pub use field::{FieldKind, FieldMeta, FieldValue, FileRef};
@@ -47,8 +55,16 @@ pub use ids::{
 pub use invoice::{Invoice, InvoiceStatus};
 pub use money::{Currency, Money};
 pub use pipeline::{IconState, Pipeline, Stage, StageSemantics};
+pub use provisioning::{
+    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PasswordChange, PasswordRule, ProvisionOutcome,
+    Provisioner,
+};
 pub use session::{Session, SessionId};
 pub use store::{CreateAccount, NewSpooledFile, QueueStats, Store};
 pub use sync::{
     ChangeNotice, InboxEvent, OutboxItem, OutboxState, Password, SpooledFile, WriteBack,
+};
+pub use view::{
+    CabinetView, DebtorNotice, DocumentChecklist, DocumentRow, DocumentState, HttpUrl,
+    NO_STATUS_TEXT, PaidInvoice, PaymentSummary, StageStep,
 };

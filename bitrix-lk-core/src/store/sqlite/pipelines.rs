@@ -1,0 +1,39 @@
+//! The `pipelines` table: the cached pipelines with their stages, as JSON.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::codec::Json;
+use super::errors::DbError;
+use crate::ids::CategoryId;
+use crate::pipeline::Pipeline;
+
+/// Replaces every cached pipeline with `pipelines`.
+pub(super) fn replace_all(conn: &Connection, pipelines: &[Pipeline]) -> Result<(), DbError> {
+    conn.prepare_cached("DELETE FROM pipelines")?.execute([])?;
+
+    let mut insert =
+        conn.prepare_cached("INSERT OR REPLACE INTO pipelines (id, snapshot) VALUES (?1, ?2)")?;
+    for pipeline in pipelines {
+        insert.execute(params![pipeline.id.get(), Json(pipeline)])?;
+    }
+    Ok(())
+}
+
+/// Returns one cached pipeline.
+pub(super) fn get(conn: &Connection, id: CategoryId) -> Result<Option<Pipeline>, DbError> {
+    let pipeline = conn
+        .prepare_cached("SELECT snapshot FROM pipelines WHERE id = ?1")?
+        .query_row([id.get()], |row| row.get::<_, Json<Pipeline>>(0))
+        .optional()?;
+    Ok(pipeline.map(|json| json.0))
+}
+
+/// Returns every cached pipeline, ordered by id.
+pub(super) fn all(conn: &Connection) -> Result<Vec<Pipeline>, DbError> {
+    let mut statement = conn.prepare_cached("SELECT snapshot FROM pipelines ORDER BY id")?;
+    let pipelines = statement
+        .query_map([], |row| row.get::<_, Json<Pipeline>>(0))?
+        .map(|row| row.map(|json| json.0))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(pipelines)
+}
