@@ -1,0 +1,177 @@
+//! The page templates (askama, HTML auto-escaped) and their data.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Html;
+use bitrix_lk_core::BrandingConfig;
+use bitrix_lk_core::CabinetView;
+
+use crate::video::VideoEmbed;
+
+/// The header and footer data every page shares.
+#[derive(Clone, Debug)]
+pub struct Nav {
+    /// The firm's name.
+    pub company: String,
+    /// The firm's phone, when configured.
+    pub phone: Option<String>,
+    /// The firm's e-mail, when configured.
+    pub email: Option<String>,
+    /// Whether a client is logged in (shows the menu and the logout button).
+    pub logged_in: bool,
+    /// Whether the cabinet is blocked (the menu is hidden).
+    pub blocked: bool,
+    /// The current section, for `aria-current`.
+    pub active: &'static str,
+    /// The session's CSRF token for the logout form.
+    pub csrf: String,
+}
+
+impl Nav {
+    /// Builds the navigation of a page without a logged-in client.
+    pub fn anonymous(branding: &BrandingConfig) -> Self {
+        Self {
+            company: branding.company_name.clone(),
+            phone: branding.phone().map(str::to_owned),
+            email: branding.email().map(str::to_owned),
+            logged_in: false,
+            blocked: false,
+            active: "",
+            csrf: String::new(),
+        }
+    }
+
+    /// Builds the navigation of a logged-in client's page.
+    pub fn client(
+        branding: &BrandingConfig,
+        active: &'static str,
+        csrf: &str,
+        blocked: bool,
+    ) -> Self {
+        Self {
+            logged_in: true,
+            blocked,
+            active,
+            csrf: csrf.to_owned(),
+            ..Self::anonymous(branding)
+        }
+    }
+}
+
+/// A one-line result shown above a form.
+#[derive(Clone, Debug)]
+pub struct Notice {
+    /// Whether it reports success (green) or a problem (red).
+    pub ok: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// «Вход».
+#[derive(Template, Debug)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Header data.
+    pub nav: Nav,
+    /// The login form's CSRF token (double-submit cookie).
+    pub csrf: String,
+    /// The login typed before, kept after a failure.
+    pub login: String,
+    /// The neutral error after a failed attempt.
+    pub error: Option<&'static str>,
+}
+
+/// «Мое дело».
+#[derive(Template, Debug)]
+#[template(path = "case.html")]
+pub struct CasePage<'a> {
+    /// Header data.
+    pub nav: Nav,
+    /// The client's cabinet.
+    pub view: &'a CabinetView,
+}
+
+/// The paid invoices.
+#[derive(Template, Debug)]
+#[template(path = "payments.html")]
+pub struct PaymentsPage<'a> {
+    /// Header data.
+    pub nav: Nav,
+    /// The client's cabinet.
+    pub view: &'a CabinetView,
+}
+
+/// «Список необходимых документов».
+#[derive(Template, Debug)]
+#[template(path = "documents.html")]
+pub struct DocumentsPage<'a> {
+    /// Header data.
+    pub nav: Nav,
+    /// The client's cabinet.
+    pub view: &'a CabinetView,
+    /// The result of the last upload.
+    pub notice: Option<Notice>,
+    /// The upload limit shown to the client.
+    pub max_megabytes: u32,
+}
+
+/// «Подробное описание статусов».
+#[derive(Template, Debug)]
+#[template(path = "statuses.html")]
+pub struct StatusesPage<'a> {
+    /// Header data.
+    pub nav: Nav,
+    /// The client's cabinet.
+    pub view: &'a CabinetView,
+    /// The video block; `None` hides it.
+    pub video: Option<VideoEmbed>,
+}
+
+/// «Должник»: shown instead of every page while the deal is in a debtor stage.
+#[derive(Template, Debug)]
+#[template(path = "debtor.html")]
+pub struct DebtorPage<'a> {
+    /// Header data.
+    pub nav: Nav,
+    /// The client's cabinet.
+    pub view: &'a CabinetView,
+}
+
+/// The password change page.
+#[derive(Template, Debug)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    /// Header data.
+    pub nav: Nav,
+    /// The result of the last change.
+    pub notice: Option<Notice>,
+}
+
+/// A generic error page.
+#[derive(Template, Debug)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// Header data.
+    pub nav: Nav,
+    /// The HTTP status line.
+    pub status: String,
+    /// The message.
+    pub text: &'static str,
+}
+
+impl ErrorPage {
+    /// Renders an error page; falls back to plain text if rendering fails.
+    pub fn render_html(status: StatusCode, text: &'static str) -> Html<String> {
+        let page = ErrorPage {
+            nav: Nav::anonymous(&BrandingConfig::default()),
+            status: format!("Ошибка {}", status.as_u16()),
+            text,
+        };
+        Html(page.render().unwrap_or_else(|_| text.to_owned()))
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render(template: &impl Template) -> Result<Html<String>, crate::error::WebError> {
+    Ok(Html(template.render()?))
+}
