@@ -393,6 +393,12 @@ async fn uploaded_document_reaches_crm_and_leaves_spool() {
 
     assert_eq!(report.done, 1);
     assert!(h.store.spooled_file(spool).await.unwrap().is_none());
+    let snapshot = h.store.deal(DealId(10)).await.unwrap().unwrap();
+    let passport = snapshot.field(&FieldCode::from("UF_CRM_1708509490009"));
+    assert!(
+        !passport.is_empty(),
+        "the snapshot was not refreshed after the upload"
+    );
     let documents = h
         .crm
         .writes()

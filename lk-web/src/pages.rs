@@ -15,6 +15,8 @@ pub struct Nav {
     pub company: String,
     /// The firm's phone, when configured.
     pub phone: Option<String>,
+    /// The phone as a `tel:` target: only `+` and digits.
+    pub phone_href: String,
     /// The firm's e-mail, when configured.
     pub email: Option<String>,
     /// Whether a client is logged in (shows the menu and the logout button).
@@ -33,6 +35,7 @@ impl Nav {
         Self {
             company: branding.company_name.clone(),
             phone: branding.phone().map(str::to_owned),
+            phone_href: branding.phone().map(tel_target).unwrap_or_default(),
             email: branding.email().map(str::to_owned),
             logged_in: false,
             blocked: false,
@@ -56,6 +59,14 @@ impl Nav {
             ..Self::anonymous(branding)
         }
     }
+}
+
+/// Keeps the `+` and digits of a phone number, for a `tel:` link.
+fn tel_target(phone: &str) -> String {
+    phone
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
 }
 
 /// A one-line result shown above a form.

@@ -75,7 +75,23 @@ impl SyncEngine {
             .await?;
         self.store.delete_spooled_file(*spool_id).await?;
         info!(deal.id = %deal_id, field = %field, spool.id = %spool_id, "document delivered to Bitrix24");
+
+        self.refresh_after_upload(*deal_id).await;
         Ok(())
+    }
+
+    /// Re-reads a deal after an upload so the document's tick appears at once
+    /// instead of after Bitrix24's update event. The upload already succeeded,
+    /// so a failed read is only logged: the event or the resync repairs it.
+    async fn refresh_after_upload(&self, deal_id: crate::ids::DealId) {
+        let refreshed = match self.crm.deal(deal_id).await {
+            Ok(Some(deal)) => self.store.save_deal(&deal).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = refreshed {
+            warn!(deal.id = %deal_id, error = %error, "could not re-read the deal after an upload");
+        }
     }
 
     async fn settle(
