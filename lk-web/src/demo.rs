@@ -133,8 +133,45 @@ fn demo_config(emulator: &Emulator, token: String, store: PathBuf, listen: Socke
     config.branding.company_name = "Юридическая компания «Демо»".to_owned();
     config.branding.phone = "+7 (800) 000-00-00".to_owned();
     config.branding.email = "lk@example.com".to_owned();
+    config.statuses.descriptions.extend(
+        DEMO_STAGE_TEXTS
+            .iter()
+            .map(|(stage, text)| ((*stage).to_owned(), (*text).to_owned())),
+    );
     config
 }
+
+/// Stage explanations of the demo pipeline, as a firm would write them.
+const DEMO_STAGE_TEXTS: [(&str, &str); 7] = [
+    (
+        "Сбор документов",
+        "Вы собираете документы из списка и загружаете их в кабинет. Юрист проверит каждый и подскажет, чего не хватает.",
+    ),
+    (
+        "Подготовка заявления",
+        "Юрист готовит заявление о признании вас банкротом и опись имущества.",
+    ),
+    (
+        "Подача в суд",
+        "Заявление подано в арбитражный суд. Суд назначит дату заседания.",
+    ),
+    (
+        "Проверка обоснованности",
+        "Суд проверяет, обоснованно ли заявление, и решает, какую процедуру ввести.",
+    ),
+    (
+        "Реструктуризация долгов",
+        "Суд ввёл реструктуризацию: финансовый управляющий составляет план погашения долгов.",
+    ),
+    (
+        "Реализация имущества",
+        "Финансовый управляющий проверяет имущество и сделки и рассчитывается с кредиторами.",
+    ),
+    (
+        "Завершение процедуры",
+        "Суд завершил процедуру и освободил вас от долгов.",
+    ),
+];
 
 /// Sets the account trigger again on every demo deal that has it, as staff
 /// would in the deal card; each change sends the cabinet an update event.
