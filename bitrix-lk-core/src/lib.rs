@@ -14,6 +14,68 @@
 //!   has in-memory versions of both for tests.
 //! - [`Provisioner`] creates exactly one account per deal and queues the
 //!   credentials for Bitrix24 through the outbox.
+//! - [`engine::SyncEngine`] keeps the store in step with Bitrix24: it drains
+//!   the event inbox and the write-back outbox and runs the periodic resync.
+//!
+//! # Building a client's cabinet
+//!
+//! A page is a pure function of the snapshots, so the rules can be tried
+//! without Bitrix24 or a database:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//!
+//! use bitrix_lk_core::{
+//!     Account, CabinetView, CategoryId, Deal, DealId, FieldCode, FieldValue, LkConfig, Login,
+//!     PasswordHash, Pipeline, ReferralCode, Stage, StageId, StageSemantics,
+//! };
+//!
+//! let config = LkConfig::from_toml_str("[pipeline]\ncategory_id = 7")?;
+//! let stage = |id: &str, name: &str, sort, semantics| Stage {
+//!     id: StageId::from(id),
+//!     name: name.to_owned(),
+//!     sort,
+//!     semantics,
+//! };
+//! let pipeline = Pipeline {
+//!     id: CategoryId(7),
+//!     name: "Исполнение Юр. отдел".to_owned(),
+//!     stages: vec![
+//!         stage("C7:NEW", "Сбор документов", 10, StageSemantics::Process),
+//!         stage("C7:COURT", "Подача в суд", 20, StageSemantics::Process),
+//!         stage("C7:WON", "Завершение процедуры", 30, StageSemantics::Success),
+//!     ],
+//! };
+//!
+//! let mut fields = BTreeMap::new();
+//! fields.insert(FieldCode::from("UF_CRM_1725026451112"), FieldValue::Text("150000|RUB".into()));
+//! let deal = Deal {
+//!     id: DealId(42),
+//!     title: "Банкротство: Иванов Иван".to_owned(),
+//!     category_id: CategoryId(7),
+//!     stage_id: StageId::from("C7:COURT"),
+//!     contact_id: None,
+//!     modified_at: None,
+//!     fields,
+//! };
+//! let now = jiff::Timestamp::now();
+//! let account = Account {
+//!     deal_id: DealId(42),
+//!     login: Login::new("lk7h3kq9"),
+//!     password_hash: PasswordHash(String::new()),
+//!     referral_code: ReferralCode("K7M2X9QA".to_owned()),
+//!     created_at: now,
+//!     password_changed_at: now,
+//!     last_login_at: None,
+//! };
+//!
+//! let view = CabinetView::build(&deal, Some(&pipeline), &[], &account, &config);
+//! assert_eq!(view.stage_text(), "Подача в суд");
+//! assert_eq!(view.progress, 33);
+//! assert_eq!(view.payments.contract.as_ref().map(|sum| sum.format_ru()).as_deref(), Some("150 000,00 ₽"));
+//! assert!(!view.is_blocked());
+//! # Ok::<(), bitrix_lk_core::Error>(())
+//! ```
 
 #![deny(missing_docs)]
 
