@@ -68,17 +68,18 @@ impl Invoice {
     }
 
     /// Returns how the client sees the invoice named: its number, else its
-    /// title, else «Счёт №» and its id.
+    /// title, else «Счёт №» and its id. A no-break space keeps the number
+    /// on the line of «№».
     pub fn display_name(&self) -> String {
         let number = self.account_number.as_deref().map(str::trim).unwrap_or("");
         if !number.is_empty() {
-            return format!("Счёт № {number}");
+            return format!("Счёт №\u{a0}{number}");
         }
         let title = self.title.trim();
         if !title.is_empty() {
             return title.to_owned();
         }
-        format!("Счёт № {}", self.id.number)
+        format!("Счёт №\u{a0}{}", self.id.number)
     }
 }
 
@@ -134,9 +135,9 @@ mod tests {
     }
 
     #[rstest]
-    #[case(Some("A-17"), "Оплата услуг", "Счёт № A-17")]
+    #[case(Some("A-17"), "Оплата услуг", "Счёт №\u{a0}A-17")]
     #[case(Some("  "), "Оплата услуг", "Оплата услуг")]
-    #[case(None, "", "Счёт № 5")]
+    #[case(None, "", "Счёт №\u{a0}5")]
     fn display_name_prefers_number(
         #[case] number: Option<&str>,
         #[case] title: &str,

@@ -149,7 +149,7 @@ async fn payments_page(browser: &Client, cabinet: &RunningCabinet) -> anyhow::Re
         .await?;
     wait_for_page(browser, cabinet, "/payments").await?;
 
-    assert_eq!(text(browser, "h1").await?, "Оплаченные счета");
+    assert_eq!(text(browser, "h1").await?, "Мои оплаты");
     let rows = texts(browser, "tr[data-invoice]").await?;
     assert_eq!(
         rows.len(),

@@ -704,7 +704,7 @@ fn paid_invoices_sorted_by_payment_date() {
         rows,
         [
             (
-                "Счёт № L-3".to_owned(),
+                "Счёт №\u{a0}L-3".to_owned(),
                 Some("05.01.2025".to_owned()),
                 rub("300")
             ),
