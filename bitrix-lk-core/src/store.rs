@@ -225,6 +225,10 @@ pub trait Store: Send + Sync {
     /// Deletes a spooled file once Bitrix24 has it.
     async fn delete_spooled_file(&self, id: SpoolId) -> Result<()>;
 
+    /// Returns the fields of a deal that have uploads Bitrix24 does not have yet,
+    /// each once, so the documents page can say they are on their way.
+    async fn spooled_fields_of(&self, deal: DealId) -> Result<Vec<FieldCode>>;
+
     // --- login throttling ---
 
     /// Records a failed login for `key` (a login or an address) and returns the

@@ -1352,3 +1352,29 @@ async fn debug_shows_path_only() {
     assert!(debug.starts_with("SqliteStore"));
     assert!(debug.contains("lk.sqlite3"));
 }
+
+#[tokio::test]
+async fn spooled_fields_list_pending_uploads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("lk.sqlite3")).unwrap();
+    let now = jiff::Timestamp::now();
+    let file = |deal: u64, field: &str| bitrix_lk_core::NewSpooledFile {
+        deal_id: DealId(deal),
+        field: bitrix_lk_core::FieldCode::from(field),
+        file_name: "page.pdf".to_owned(),
+        content_type: "application/pdf".to_owned(),
+        bytes: b"%PDF-1.4".to_vec(),
+    };
+
+    let first = store.spool_document(&file(1, "UF_CRM_B"), now).await.unwrap();
+    store.spool_document(&file(1, "UF_CRM_B"), now).await.unwrap();
+    store.spool_document(&file(1, "UF_CRM_A"), now).await.unwrap();
+    store.spool_document(&file(2, "UF_CRM_C"), now).await.unwrap();
+    let fields = store.spooled_fields_of(DealId(1)).await.unwrap();
+    store.delete_spooled_file(first).await.unwrap();
+    let after_delete = store.spooled_fields_of(DealId(1)).await.unwrap();
+
+    let codes: Vec<&str> = fields.iter().map(|field| field.as_str()).collect();
+    assert_eq!(codes, ["UF_CRM_A", "UF_CRM_B"]);
+    assert_eq!(after_delete.len(), 2, "one upload of UF_CRM_B is still pending");
+}

@@ -124,6 +124,8 @@ pub struct DocumentsPage<'a> {
     pub notice: Option<Notice>,
     /// The upload limit shown to the client.
     pub max_megabytes: u32,
+    /// Fields with uploads still on their way to Bitrix24.
+    pub sending: Vec<bitrix_lk_core::FieldCode>,
 }
 
 /// «Подробное описание статусов».

@@ -490,6 +490,14 @@ async fn upload_goes_to_spool_and_outbox() {
     let file = site.store.spooled_file(spool_id).await.unwrap().unwrap();
     assert_eq!(file.file_name, "паспорт.pdf");
     assert_eq!(file.content_type, "application/pdf");
+
+    let (_, _, page) = send(
+        &site.app,
+        get(&format!("/documents?uploaded={PASSPORT}"), Some(&session)),
+    )
+    .await;
+    assert!(page.contains("получен и передаётся вашему юристу"));
+    assert_eq!(page.matches("data-upload=\"sending\"").count(), 1);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::account::{Account, Login, PasswordHash};
 use crate::deal::Deal;
 use crate::error::{Error, Result};
-use crate::ids::{CategoryId, ContactId, DealId, InboxId, InvoiceId, OutboxId, SpoolId};
+use crate::ids::{CategoryId, ContactId, DealId, FieldCode, InboxId, InvoiceId, OutboxId, SpoolId};
 use crate::invoice::Invoice;
 use crate::pipeline::Pipeline;
 use crate::session::{Session, SessionId};
@@ -572,6 +572,19 @@ impl Store for MemoryStore {
         let mut state = self.begin("delete_spooled_file")?;
         state.spool.remove(&id);
         Ok(())
+    }
+
+    async fn spooled_fields_of(&self, deal: DealId) -> Result<Vec<FieldCode>> {
+        let state = self.begin("spooled_fields_of")?;
+        let mut fields: Vec<FieldCode> = state
+            .spool
+            .values()
+            .filter(|file| file.deal_id == deal)
+            .map(|file| file.field.clone())
+            .collect();
+        fields.sort();
+        fields.dedup();
+        Ok(fields)
     }
 
     async fn throttle_record_failure(

@@ -36,7 +36,7 @@ use self::pool::Pool;
 use crate::account::{Account, Login, PasswordHash};
 use crate::deal::Deal;
 use crate::error::Result;
-use crate::ids::{CategoryId, ContactId, DealId, InboxId, InvoiceId, OutboxId, SpoolId};
+use crate::ids::{CategoryId, ContactId, DealId, FieldCode, InboxId, InvoiceId, OutboxId, SpoolId};
 use crate::invoice::Invoice;
 use crate::pipeline::Pipeline;
 use crate::session::{Session, SessionId};
@@ -388,6 +388,14 @@ impl Store for SqliteStore {
     async fn delete_spooled_file(&self, id: SpoolId) -> Result<()> {
         self.pool
             .write("delete_spooled_file", move |conn| spool::delete(conn, id))
+            .await
+    }
+
+    async fn spooled_fields_of(&self, deal: DealId) -> Result<Vec<FieldCode>> {
+        self.pool
+            .read("spooled_fields_of", move |conn| {
+                spool::fields_of(conn, deal)
+            })
             .await
     }
 

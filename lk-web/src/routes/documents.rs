@@ -32,6 +32,7 @@ pub async fn page(
         Err(substitute) => return Ok(substitute),
     };
     let notice = notice_for(&outcome, &view.documents);
+    let sending = state.store().spooled_fields_of(client.deal_id).await?;
     let nav = Nav::client(
         &state.config().branding,
         "documents",
@@ -44,6 +45,7 @@ pub async fn page(
         view: &view,
         notice,
         max_megabytes,
+        sending,
     })?
     .into_response())
 }
@@ -163,7 +165,7 @@ fn notice_for(
         return Some(Notice {
             ok: true,
             text: format!(
-                "Файл «{name}» получен и передаётся вашему юристу. Отметка появится в списке через несколько секунд."
+                "Файл «{name}» получен и передаётся вашему юристу. Когда юрист его получит, в списке появится отметка."
             ),
         });
     }

@@ -70,3 +70,13 @@ pub(super) fn delete(conn: &Connection, id: SpoolId) -> Result<(), DbError> {
         .execute([id.get()])?;
     Ok(())
 }
+
+/// Returns the distinct fields of a deal's spooled files.
+pub(super) fn fields_of(conn: &Connection, deal: DealId) -> Result<Vec<FieldCode>, DbError> {
+    let mut statement =
+        conn.prepare_cached("SELECT DISTINCT field FROM spool WHERE deal_id = ?1 ORDER BY field")?;
+    let fields = statement
+        .query_map([deal.get()], |row| row.get(0).map(FieldCode))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(fields)
+}
