@@ -314,9 +314,15 @@ impl Provisioner {
         }
 
         let hash = self.hasher.hash(&Password::new(new.to_owned())).await?;
-        self.store
-            .set_password(deal, &hash, Timestamp::now(), &[])
-            .await?;
+        let now = Timestamp::now();
+        // Staff read the password field to help the client; a note replaces
+        // the handed-out password there, so nobody reads out a stale one.
+        let note = WriteBack::Credentials {
+            deal_id: deal,
+            login: account.login.clone(),
+            password: Password::new(client_changed_note(now)),
+        };
+        self.store.set_password(deal, &hash, now, &[note]).await?;
 
         info!(deal.id = %deal, "password changed by client");
         Ok(PasswordChange::Changed)
@@ -404,6 +410,15 @@ impl Drop for DealGuard<'_> {
             locks.remove(&self.deal);
         }
     }
+}
+
+/// Returns the text written into the deal's password field when the client
+/// chose their own password: «изменён клиентом 04.12.2026» (Moscow date).
+fn client_changed_note(at: Timestamp) -> String {
+    let date = jiff::tz::TimeZone::get("Europe/Moscow")
+        .map(|zone| at.to_zoned_datetime(zone).strftime("%d.%m.%Y").to_string())
+        .unwrap_or_default();
+    format!("изменён клиентом {date}").trim_end().to_owned()
 }
 
 #[cfg(test)]

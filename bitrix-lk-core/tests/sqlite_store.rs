@@ -1366,15 +1366,50 @@ async fn spooled_fields_list_pending_uploads_once() {
         bytes: b"%PDF-1.4".to_vec(),
     };
 
-    let first = store.spool_document(&file(1, "UF_CRM_B"), now).await.unwrap();
-    store.spool_document(&file(1, "UF_CRM_B"), now).await.unwrap();
-    store.spool_document(&file(1, "UF_CRM_A"), now).await.unwrap();
-    store.spool_document(&file(2, "UF_CRM_C"), now).await.unwrap();
+    let first = store
+        .spool_document(&file(1, "UF_CRM_B"), now)
+        .await
+        .unwrap();
+    store
+        .spool_document(&file(1, "UF_CRM_B"), now)
+        .await
+        .unwrap();
+    store
+        .spool_document(&file(1, "UF_CRM_A"), now)
+        .await
+        .unwrap();
+    store
+        .spool_document(&file(2, "UF_CRM_C"), now)
+        .await
+        .unwrap();
     let fields = store.spooled_fields_of(DealId(1)).await.unwrap();
     store.delete_spooled_file(first).await.unwrap();
     let after_delete = store.spooled_fields_of(DealId(1)).await.unwrap();
 
     let codes: Vec<&str> = fields.iter().map(|field| field.as_str()).collect();
     assert_eq!(codes, ["UF_CRM_A", "UF_CRM_B"]);
-    assert_eq!(after_delete.len(), 2, "one upload of UF_CRM_B is still pending");
+    assert_eq!(
+        after_delete.len(),
+        2,
+        "one upload of UF_CRM_B is still pending"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn new_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lk.sqlite3");
+    let store = SqliteStore::open(&path).unwrap();
+    store.set_value("probe", "1").await.unwrap();
+
+    for name in ["lk.sqlite3", "lk.sqlite3-wal"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is readable by others");
+    }
 }

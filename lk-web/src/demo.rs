@@ -69,12 +69,14 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let portal = demo.emulator.portal();
     let staff_url = demo.emulator.staff_panel_url();
 
+    let cabinet = demo.cabinet.clone();
     let serve = tokio::spawn(server::serve(
         demo.cabinet,
         demo.listener,
         server::shutdown_signal(),
     ));
     let deals = trigger_accounts(&portal)?;
+    reissue_kept_accounts(&cabinet, &deals).await?;
     let credentials = wait_for_credentials(&portal, &deals).await;
     print_welcome(address, &staff_url, &credentials);
 
@@ -194,6 +196,22 @@ fn trigger_accounts(portal: &Portal) -> anyhow::Result<Vec<u64>> {
     Ok(triggered)
 }
 
+/// Issues new passwords to accounts kept from an earlier run in `--data`.
+///
+/// The emulator starts fresh each run while the store is kept, so those
+/// deals already have accounts and provisioning creates nothing: without a
+/// reset the new portal would never receive their credentials.
+async fn reissue_kept_accounts(cabinet: &Cabinet, deals: &[u64]) -> anyhow::Result<()> {
+    for &deal in deals {
+        let deal = bitrix_lk_core::DealId(deal);
+        if cabinet.store.account_by_deal(deal).await?.is_some() {
+            cabinet.state.provisioner().reset_password(deal).await?;
+        }
+    }
+    cabinet.wake.notify_one();
+    Ok(())
+}
+
 /// A demo client's cabinet credentials, as written into their deal.
 #[derive(Debug)]
 struct DemoCredentials {
@@ -233,21 +251,29 @@ fn read_credentials(portal: &Portal, deals: &[u64]) -> Vec<DemoCredentials> {
         .collect()
 }
 
+/// Names the stage and, outside the case pipeline, the pipeline too, so the
+/// banner explains why such a client's cabinet shows «Нет статуса».
 fn stage_name(portal: &Portal, stage: &str) -> String {
-    portal
-        .deal_pipelines()
-        .into_iter()
-        .flat_map(|pipeline| pipeline.stages)
-        .find(|info| info.id == stage)
-        .map_or_else(|| stage.to_owned(), |info| info.name)
+    for pipeline in portal.deal_pipelines() {
+        if let Some(info) = pipeline.stages.iter().find(|info| info.id == stage) {
+            if pipeline.name == seed::EXECUTION_PIPELINE_NAME {
+                return info.name.clone();
+            }
+            return format!(
+                "{} (воронка «{}», в кабинете «Нет статуса»)",
+                info.name, pipeline.name
+            );
+        }
+    }
+    stage.to_owned()
 }
 
 fn print_welcome(address: SocketAddr, staff_url: &str, credentials: &[DemoCredentials]) {
     println!();
     println!("Демонстрация личного кабинета запущена.");
     println!();
-    println!("  Кабинет клиента:        http://{address}/login");
-    println!("  Панель сотрудника (эмулятор Битрикс24): {staff_url}");
+    println!("  Кабинет клиента:    http://{address}/login");
+    println!("  Панель сотрудника:  {staff_url}  (эмулятор Битрикс24)");
     println!();
     println!("Клиенты (логин и пароль записаны кабинетом в их сделки):");
     for client in credentials {
@@ -265,5 +291,5 @@ fn print_welcome(address: SocketAddr, staff_url: &str, credentials: &[DemoCreden
     println!(
         "В панели сотрудника можно менять стадию сделки, сообщение, ссылку на дело, добавлять счета и документы — кабинет обновится сам."
     );
-    println!("Остановить: Ctrl+C.");
+    println!("Журнал работы кабинета: запустите с RUST_LOG=info. Остановить: Ctrl+C.");
 }

@@ -4,8 +4,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tracing::error;
 
-use crate::pages::ErrorPage;
-
 /// Why a request failed, by HTTP outcome.
 ///
 /// Internal details stay in the log; the client sees a short Russian page.
@@ -40,6 +38,12 @@ impl From<askama::Error> for WebError {
     }
 }
 
+/// The client-facing text of an error response, left in the response's
+/// extensions for [`crate::branding::brand_errors`] to render with the firm's
+/// name and contacts.
+#[derive(Clone, Debug)]
+pub struct ErrorNotice(pub &'static str);
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, text) = match &self {
@@ -61,6 +65,8 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        (status, ErrorPage::render_html(status, text)).into_response()
+        let mut response = status.into_response();
+        response.extensions_mut().insert(ErrorNotice(text));
+        response
     }
 }

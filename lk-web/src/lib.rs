@@ -10,6 +10,7 @@
 //!
 //! Pages read only the local store; no page view calls Bitrix24.
 
+mod branding;
 mod error;
 mod pages;
 mod routes;
@@ -25,12 +26,30 @@ mod view;
 pub mod demo;
 pub mod server;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::http::StatusCode;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub use error::WebError;
 pub use state::AppState;
 
-/// Builds the cabinet's router with its state, security headers and request tracing.
+/// How long a request body may send nothing before the request fails with
+/// 400. A slow phone upload keeps sending; a client holding the connection
+/// open with a stalled body does not.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a request may take in all before it is answered 408: room for
+/// the largest upload over a slow mobile link (25 MB at about 350 kbit/s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Builds the cabinet's router with its state, security headers, timeouts
+/// and request tracing.
+///
+/// NOTE: the request headers have no read timeout, because `axum::serve`
+/// gives hyper no timer; a reverse proxy in front (nginx's
+/// `client_header_timeout`) has to bound slow headers.
 pub fn app(state: AppState) -> Router {
     let video = state
         .config()
@@ -38,7 +57,16 @@ pub fn app(state: AppState) -> Router {
         .video_url
         .as_ref()
         .and_then(|url| video::VideoEmbed::from_url(url.as_str()));
-    let router = routes::routes(&state);
+    let router = routes::routes(&state)
+        .layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        branding::brand_errors,
+    ));
     let router = security::with_headers(router, video.as_ref());
     trace::with_tracing(router).with_state(state)
 }

@@ -8,7 +8,14 @@ use clap::Parser;
 
 /// Личный кабинет клиента: веб-сервер, который показывает клиенту его дело из Битрикс24.
 #[derive(Debug, Parser)]
-#[command(name = "lk-web", version, about)]
+#[command(
+    name = "lk-web",
+    version,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    override_usage = "lk-web --config lk.toml [ПАРАМЕТРЫ]\n       lk-web --demo [ПАРАМЕТРЫ]",
+    help_template = "{about}\n\nЗапуск:\n       {usage}\n\nПараметры:\n{options}\n\nСекреты можно задать переменными окружения LK_B24_WEBHOOK_URL и LK_B24_APPLICATION_TOKENS.\n"
+)]
 struct Args {
     /// Файл настроек lk.toml.
     #[arg(long, env = "LK_CONFIG", value_name = "ФАЙЛ", conflicts_with = "demo")]
@@ -25,12 +32,34 @@ struct Args {
     /// Каталог данных демонстрации (по умолчанию временный, удаляется при выходе).
     #[arg(long, value_name = "КАТАЛОГ", requires = "demo")]
     data: Option<PathBuf>,
+
+    /// Показать эту справку.
+    #[arg(short, long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+
+    /// Показать версию.
+    #[arg(short = 'V', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+}
+
+/// Parses the command line; a usage error gets a Russian line before clap's details.
+fn parse_args() -> Args {
+    match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            if error.use_stderr() {
+                eprintln!("lk-web: неверные параметры запуска; справка: lk-web --help");
+            }
+            error.exit()
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    lk_web::server::init_tracing();
-    let args = Args::parse();
+    let args = parse_args();
+    // The demo keeps its banner readable: only warnings unless RUST_LOG asks for more.
+    lk_web::server::init_tracing(if args.demo { "warn" } else { "info" });
 
     let result = if args.demo {
         lk_web::demo::run(lk_web::demo::DemoOptions {

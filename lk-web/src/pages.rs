@@ -160,6 +160,15 @@ pub struct PasswordPage {
     pub notice: Option<Notice>,
 }
 
+/// Shown instead of every page when the client's deal is no longer known
+/// (deleted in Bitrix24): the menu is hidden, logout and contacts stay.
+#[derive(Template, Debug)]
+#[template(path = "unavailable.html")]
+pub struct UnavailablePage {
+    /// Header data.
+    pub nav: Nav,
+}
+
 /// A generic error page.
 #[derive(Template, Debug)]
 #[template(path = "error.html")]
@@ -169,16 +178,17 @@ pub struct ErrorPage {
     /// The HTTP status line.
     pub status: String,
     /// The message.
-    pub text: &'static str,
+    pub text: String,
 }
 
 impl ErrorPage {
-    /// Renders an error page; falls back to plain text if rendering fails.
-    pub fn render_html(status: StatusCode, text: &'static str) -> Html<String> {
+    /// Renders an error page with the firm's branding; falls back to plain
+    /// text if rendering fails.
+    pub fn render_html(branding: &BrandingConfig, status: StatusCode, text: &str) -> Html<String> {
         let page = ErrorPage {
-            nav: Nav::anonymous(&BrandingConfig::default()),
+            nav: Nav::anonymous(branding),
             status: format!("Ошибка {}", status.as_u16()),
-            text,
+            text: text.to_owned(),
         };
         Html(page.render().unwrap_or_else(|_| text.to_owned()))
     }

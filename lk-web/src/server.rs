@@ -15,10 +15,10 @@ use tracing::info;
 
 use crate::state::AppState;
 
-/// Sets up logging to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+/// Sets up logging to stderr, filtered by `RUST_LOG` (else `default_level`).
+pub fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -64,12 +64,16 @@ impl std::fmt::Debug for Cabinet {
 }
 
 /// Builds the store, the Bitrix24 adapter, the engine and the state from a configuration.
+///
+/// The Bitrix24 settings are checked before the database file is created,
+/// so a wrong configuration leaves nothing behind.
 pub fn assemble(config: Arc<LkConfig>) -> anyhow::Result<Cabinet> {
+    let crm: Arc<dyn Crm> =
+        Arc::new(LkCrm::from_config(config.clone()).context("настройки подключения к Битрикс24")?);
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&config.store.path)
             .with_context(|| format!("база данных {}", config.store.path.display()))?,
     );
-    let crm: Arc<dyn Crm> = Arc::new(LkCrm::from_config(config.clone())?);
     Ok(assemble_with(config, store, crm))
 }
 

@@ -1,13 +1,12 @@
 //! Loading a client's cabinet from the local store. No Bitrix24 call: pages
 //! keep working from the last known data when Bitrix24 is down.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bitrix_lk_core::InvoiceLinkage;
 use bitrix_lk_core::{CabinetView, DealId};
 
 use crate::error::WebError;
-use crate::pages::ErrorPage;
+use crate::pages::{self, Nav, UnavailablePage};
 use crate::routes::debtor_page;
 use crate::session::CurrentClient;
 use crate::state::AppState;
@@ -32,16 +31,14 @@ impl Loaded {
         client: &CurrentClient,
     ) -> Result<Response, WebError> {
         match self {
-            Loaded::Ready(_) => Err(WebError::Internal(anyhow::anyhow!("ready view has no substitute page"))),
+            Loaded::Ready(_) => Err(WebError::Internal(anyhow::anyhow!(
+                "ready view has no substitute page"
+            ))),
             Loaded::Blocked(view) => Ok(debtor_page(state, client, &view)?.into_response()),
-            Loaded::Unavailable => Ok((
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorPage::render_html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Данные вашего дела сейчас обновляются. Загляните через несколько минут или позвоните нам.",
-                ),
-            )
-                .into_response()),
+            Loaded::Unavailable => {
+                let nav = Nav::client(&state.config().branding, "", client.csrf_token(), true);
+                Ok(pages::render(&UnavailablePage { nav })?.into_response())
+            }
         }
     }
 }

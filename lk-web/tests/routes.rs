@@ -741,3 +741,57 @@ async fn unknown_route_is_not_found_page() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Такой страницы нет."));
 }
+
+#[tokio::test]
+async fn error_pages_carry_the_firm_branding() {
+    let (site, _) = site_with_client(deal(1, "C7:NEW", &[])).await;
+    let (status, _, html) = send(&site.app, get("/admin", None)).await;
+    let (bad, _, bad_html) = send(&site.app, post_form("/login", None, "%%%")).await;
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains(&config().branding.company_name));
+    assert!(bad.is_client_error());
+    assert!(
+        bad_html.contains("<html"),
+        "axum's plain-text rejection was not replaced"
+    );
+}
+
+#[tokio::test]
+async fn oversize_upload_names_the_limit() {
+    let (site, password) = site_with_client(deal(1, "C7:NEW", &[])).await;
+    let login = login_of(&site, 1).await;
+    let (session, csrf) = log_in(&site, &login, &password).await;
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(2 * 1024 * 1024, b'x');
+
+    let request = upload(
+        &format!("/documents/{PASSPORT}"),
+        &session,
+        Some(&csrf),
+        "big.pdf",
+        &big,
+    );
+    let (status, _, html) = send(&site.app, request).await;
+
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(html.contains("до 1 МБ"), "{html}");
+}
+
+#[tokio::test]
+async fn deleted_deal_shows_contacts_and_logout() {
+    let (site, password) = site_with_client(deal(1, "C7:NEW", &[])).await;
+    let login = login_of(&site, 1).await;
+    let (session, _) = log_in(&site, &login, &password).await;
+    site.store.delete_deal(DealId(1)).await.unwrap();
+
+    let (status, _, html) = send(&site.app, get("/", Some(&session))).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"case-unavailable\""));
+    assert!(html.contains("action=\"/logout\""));
+    assert!(
+        !html.contains("href=\"/documents\""),
+        "the menu must be hidden"
+    );
+}

@@ -108,7 +108,9 @@ impl Default for StatusesConfig {
 
         Self {
             video_url: None,
-            default_description: "Ваше дело находится на этом этапе. Юрист сообщит вам, \
+            // Shown for passed and future stages as well as the current one,
+            // so it must not claim the case is at this stage.
+            default_description: "Юрист расскажет, что происходит на этом этапе, и сообщит, \
                                   если от вас что-то потребуется."
                 .to_owned(),
             descriptions,

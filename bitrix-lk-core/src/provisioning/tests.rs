@@ -397,11 +397,27 @@ async fn change_password_rules(
         new_works,
         expected == PasswordChange::Changed || new == "Start123x"
     );
+    let new_writes: Vec<_> = store
+        .outbox_items()
+        .into_iter()
+        .skip(writes_before)
+        .collect();
+    let expected_writes = usize::from(expected == PasswordChange::Changed);
     assert_eq!(
-        store.outbox_items().len(),
-        writes_before,
-        "no write-back of a client password"
+        new_writes.len(),
+        expected_writes,
+        "one note per accepted change"
     );
+    for item in new_writes {
+        let WriteBack::Credentials { password, .. } = item.write else {
+            panic!("unexpected write {:?}", item.write);
+        };
+        assert!(
+            password.expose().starts_with("изменён клиентом "),
+            "the client's password reached the deal"
+        );
+        assert_ne!(password.expose(), new);
+    }
 }
 
 #[tokio::test]

@@ -74,6 +74,7 @@ impl SqliteStore {
             cores.get().clamp(MIN_READERS, MAX_READERS)
         });
 
+        create_private(path).map_err(|error| crate::Error::storage("open", error))?;
         let pool = Pool::open(path, readers).map_err(|error| error.into_error("open"))?;
         tracing::info!(path = %path.display(), readers, "opened the SQLite store");
         Ok(SqliteStore {
@@ -84,6 +85,21 @@ impl SqliteStore {
     /// Returns the path of the database file.
     pub fn path(&self) -> &Path {
         self.pool.path()
+    }
+}
+
+/// Creates a missing database file readable by its owner only: it holds
+/// password hashes, sessions and queued passwords. SQLite gives its `-wal`
+/// and `-shm` files the same permissions as the database file.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
     }
 }
 
