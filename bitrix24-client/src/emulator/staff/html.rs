@@ -28,7 +28,7 @@ th{background:#f3f5f7}form.inline{display:inline}section{margin:1.2rem 0;padding
 pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\
-<body><nav><a href=\"/staff\">Сделки</a><span class=\"muted\">Эмулятор Bitrix24 — панель сотрудника</span></nav>{body}</body></html>",
+<body><nav><a href=\"/staff\">Сделки</a><span class=\"muted\">Эмулятор Битрикс24 — панель сотрудника</span></nav>{body}</body></html>",
         escape(title)
     )
 }

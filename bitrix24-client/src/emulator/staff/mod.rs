@@ -41,8 +41,17 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/staff/files/{id}", get(download))
 }
 
+/// Shows why a staff action failed: a Russian line for the person at the
+/// panel, with the emulator's own (English) reason after it for developers.
 fn failure(err: impl std::fmt::Display) -> Response {
-    (StatusCode::BAD_REQUEST, Html(html::error(&err.to_string()))).into_response()
+    let reason = err.to_string();
+    let hint = if reason.contains("money") {
+        " Сумму вводите числом или как 150000|RUB."
+    } else {
+        ""
+    };
+    let text = format!("Не удалось сохранить изменение.{hint} Подробности: {reason}");
+    (StatusCode::BAD_REQUEST, Html(html::error(&text))).into_response()
 }
 
 fn back_to(deal: u64) -> Response {

@@ -208,7 +208,7 @@ fn stage_form(body: &mut String, data: &PortalData, record: &Record) {
         }
         body.push_str("</optgroup>");
     }
-    body.push_str("</select> <button>Перевести</button></form><p class=\"muted\">Перевод в другую воронку не отправляет событие изменения сделки, как и в Bitrix24.</p></section>");
+    body.push_str("</select> <button>Перевести</button></form><p class=\"muted\">Перевод в другую воронку не отправляет событие изменения сделки, как и в Битрикс24.</p></section>");
 }
 
 fn account_section(body: &mut String, shared: &Shared, data: &PortalData, record: &Record) {
