@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use url::Url;
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -12,7 +13,7 @@ use crate::exit::EXIT_CODES_HELP;
 #[derive(Debug, Parser)]
 #[command(name = "lk-cli", version)]
 pub struct Cli {
-    /// Файл настроек, тот же, что у lk-web (по умолчанию lk.toml или путь из LK_CONFIG).
+    /// Файл настроек: путь из LK_CONFIG, а без неё по умолчанию lk.toml в текущем каталоге.
     #[arg(
         long,
         global = true,
@@ -23,6 +24,11 @@ pub struct Cli {
         value_name = "ФАЙЛ"
     )]
     pub config: PathBuf,
+
+    /// Печатать в stderr журнал работы (уровень info). Без этого параметра журнал выключен,
+    /// если не задана переменная RUST_LOG (например, RUST_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -70,7 +76,7 @@ pub struct SyncArgs {
 #[derive(Debug, Args)]
 pub struct DealArgs {
     /// Номер (ID) сделки в Битрикс24.
-    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "ID", value_parser = parse_deal_id)]
     pub deal: u64,
 }
 
@@ -124,9 +130,29 @@ pub struct EmulatorArgs {
         long,
         value_name = "АДРЕС",
         default_value = "127.0.0.1:0",
-        hide_default_value = true
+        hide_default_value = true,
+        value_parser = parse_listen_address
     )]
     pub listen: SocketAddr,
+
+    /// Адрес обработчика событий кабинета, например http://127.0.0.1:8080/b24/events.
+    /// Эмулятор создаёт на него исходящий вебхук на события, которые обрабатывает кабинет,
+    /// и печатает токен приложения. Можно указать несколько раз.
+    #[arg(long, value_name = "URL", value_parser = parse_handler_url)]
+    pub handler: Vec<Url>,
+
+    /// Ограничение частоты запросов, как у облачного тарифа: off — без ограничения,
+    /// standard — 2 запроса в секунду и пачка до 50, enterprise — 5 в секунду и пачка до 250
+    /// (по умолчанию standard).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ТАРИФ",
+        default_value_t = RateLimitArg::Standard,
+        hide_default_value = true,
+        hide_possible_values = true
+    )]
+    pub rate_limit: RateLimitArg,
 
     /// Начальные данные портала: demo или empty (по умолчанию demo).
     #[arg(
@@ -147,6 +173,45 @@ pub enum SeedArg {
     Demo,
     /// Пустой портал: общая воронка, без полей и сделок.
     Empty,
+}
+
+/// The request-rate limit the emulator enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitArg {
+    /// Без ограничения.
+    Off,
+    /// Обычные облачные тарифы: 2 запроса в секунду, пачка до 50.
+    Standard,
+    /// Тариф «Энтерпрайз»: 5 запросов в секунду, пачка до 250.
+    Enterprise,
+}
+
+/// Parses a deal id: a positive integer.
+fn parse_deal_id(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(0) => Err("ID сделки — целое число больше нуля, например 42".to_owned()),
+        Ok(id) => Ok(id),
+        Err(_) => Err("ID сделки — целое число, например 42".to_owned()),
+    }
+}
+
+/// Parses an IP address with a port.
+fn parse_listen_address(value: &str) -> Result<SocketAddr, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "нужны IP-адрес и порт, например 127.0.0.1:8080".to_owned())
+}
+
+/// Parses the URL of an event handler: absolute, `http` or `https`.
+fn parse_handler_url(value: &str) -> Result<Url, String> {
+    const EXAMPLE: &str = "например http://127.0.0.1:8080/b24/events";
+    let url = Url::parse(value.trim())
+        .map_err(|error| format!("адрес не разобран ({error}); нужен полный адрес, {EXAMPLE}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("нужен адрес http:// или https://, {EXAMPLE}"));
+    }
+    Ok(url)
 }
 
 const HELP_TEMPLATE: &str = "\
@@ -227,5 +292,68 @@ mod tests {
         let result = command().try_get_matches_from(["lk-cli", "provision", "--deal", "0"]);
 
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn deal_id_errors_are_russian() {
+        assert_eq!(parse_deal_id("42"), Ok(42));
+        assert_eq!(
+            parse_deal_id("abc"),
+            Err("ID сделки — целое число, например 42".to_owned())
+        );
+        assert_eq!(
+            parse_deal_id("-1"),
+            Err("ID сделки — целое число, например 42".to_owned())
+        );
+        assert_eq!(
+            parse_deal_id("0"),
+            Err("ID сделки — целое число больше нуля, например 42".to_owned())
+        );
+    }
+
+    #[test]
+    fn handler_url_must_be_http() {
+        let parsed = parse_handler_url("http://127.0.0.1:8080/b24/events").unwrap();
+
+        assert_eq!(parsed.as_str(), "http://127.0.0.1:8080/b24/events");
+        assert!(parse_handler_url("ftp://host/b24/events").is_err());
+        assert!(parse_handler_url("127.0.0.1:8080/b24/events").is_err());
+    }
+
+    #[test]
+    fn emulator_takes_several_handlers_and_rate_limit() {
+        let matches = command()
+            .try_get_matches_from([
+                "lk-cli",
+                "emulator",
+                "--handler",
+                "http://127.0.0.1:8080/b24/events",
+                "--handler",
+                "http://127.0.0.1:8081/b24/events",
+                "--rate-limit",
+                "enterprise",
+            ])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+
+        let Command::Emulator(args) = cli.command else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        assert_eq!(args.handler.len(), 2);
+        assert_eq!(args.rate_limit, RateLimitArg::Enterprise);
+    }
+
+    #[test]
+    fn emulator_rate_limit_defaults_to_standard() {
+        let matches = command()
+            .try_get_matches_from(["lk-cli", "emulator"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+
+        let Command::Emulator(args) = cli.command else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        assert!(args.handler.is_empty());
+        assert_eq!(args.rate_limit, RateLimitArg::Standard);
     }
 }

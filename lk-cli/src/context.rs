@@ -11,6 +11,7 @@ use bitrix_lk_core::{Crm, LkConfig, Provisioner, Store};
 use bitrix24_client::lk::LkCrm;
 
 use crate::exit::{Exit, failure};
+use crate::output::shell_word;
 
 /// Reads the configuration file and applies the secrets from the environment.
 pub fn load_config(path: &Path) -> anyhow::Result<LkConfig> {
@@ -18,9 +19,9 @@ pub fn load_config(path: &Path) -> anyhow::Result<LkConfig> {
         return Err(failure(
             Exit::Config,
             format!(
-                "файл настроек {} не найден: укажите его в --config или LK_CONFIG, \
-                 или создайте командой `lk-cli config init`",
-                path.display()
+                "файл настроек {} не найден: {}",
+                display_path(path).display(),
+                missing_config_advice(path)
             ),
         ));
     }
@@ -30,6 +31,15 @@ pub fn load_config(path: &Path) -> anyhow::Result<LkConfig> {
         .apply_env(|name| std::env::var(name).ok())
         .context("неверное значение в переменных окружения")?;
     Ok(config)
+}
+
+/// Returns what to do when the configuration file `path` does not exist.
+pub fn missing_config_advice(path: &Path) -> String {
+    format!(
+        "укажите другой файл в --config или LK_CONFIG или создайте этот: \
+         lk-cli config init --path {}",
+        shell_word(&display_path(path))
+    )
 }
 
 /// How to open the store when its file does not exist yet.

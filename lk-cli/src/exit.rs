@@ -1,7 +1,11 @@
 //! Exit codes and the classification of errors into them.
 
 use std::fmt;
+use std::path::Path;
 use std::process::ExitCode;
+
+use crate::context::display_path;
+use crate::output::shell_word;
 
 /// The exit codes, as documented in the help of every command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,12 +121,19 @@ pub fn render(error: &anyhow::Error) -> String {
     text
 }
 
-/// Returns what the administrator can do next after a failure of this class.
-pub fn hint(exit: Exit) -> Option<&'static str> {
+/// Returns what the administrator can do next after a failure of this
+/// class, with `check` of the same configuration file `config_path`.
+pub fn hint(exit: Exit, config_path: &Path) -> Option<String> {
+    let check = format!(
+        "lk-cli --config {} check",
+        shell_word(&display_path(config_path))
+    );
     match exit {
-        Exit::Config => Some("Проверьте настройки: lk-cli check"),
-        Exit::Bitrix24 => Some("Проверьте портал и вебхук: lk-cli check"),
-        Exit::Store => Some("Проверьте путь store.path и права на файл базы данных и его каталог."),
+        Exit::Config => Some(format!("Проверьте настройки: {check}")),
+        Exit::Bitrix24 => Some(format!("Проверьте портал и вебхук: {check}")),
+        Exit::Store => {
+            Some("Проверьте путь store.path и права на файл базы данных и его каталог.".to_owned())
+        }
         _ => None,
     }
 }

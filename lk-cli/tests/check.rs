@@ -3,7 +3,7 @@
 
 mod common;
 
-use bitrix24_client::emulator::{Seed, UserFieldSpec, UserFieldType, WebhookCredentials};
+use bitrix24_client::emulator::{Fault, Seed, UserFieldSpec, UserFieldType, WebhookCredentials};
 use common::{SECRET, Workspace, emulator, emulator_with};
 
 /// The only methods `check` may call: reads.
@@ -80,6 +80,13 @@ async fn check_passes_on_demo_portal_and_only_reads() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("✓ Адрес lk-web в настройках: 127.0.0.1:8080 (web.listen)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("слушает"), "{}", run.stdout);
     assert!(
         run.stdout.contains("Итог: всё в порядке."),
         "{}",
@@ -183,16 +190,62 @@ fn check_names_http_url_of_remote_portal() {
 #[test]
 fn check_without_config_file_exits_with_3() {
     let workspace = Workspace::empty();
+    let config = std::path::absolute(workspace.config_path()).unwrap();
 
     let run = workspace.run(&["check"]);
 
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(
-        run.stdout.contains("✗ Настройки не загружены"),
+        run.stdout
+            .contains(&format!("✗ Файл настроек {} не найден", config.display())),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("lk-cli config init"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("lk-cli config init --path {}", config.display())),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("config init").count(),
+        1,
+        "the advice is given once: {}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_prints_no_log_lines() {
+    let emulator = emulator(Seed::Demo).await;
+    let workspace = Workspace::new(&emulator.webhook_url(), "");
+    // One failed request makes the client retry and log a warning.
+    emulator.portal().fail_next(1, Fault::ServerError);
+
+    let run = workspace.run(&["check"]);
+
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("WARN"), "{}", run.all());
+    assert!(!run.all().contains("retrying"), "{}", run.all());
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_verbose_prints_log_to_stderr() {
+    let emulator = emulator(Seed::Demo).await;
+    let workspace = Workspace::new(&emulator.webhook_url(), "");
+    emulator.portal().fail_next(1, Fault::ServerError);
+
+    let run = workspace.run(&["--verbose", "check"]);
+
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("retrying Bitrix24 call"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("retrying"), "{}", run.stdout);
+    emulator.shutdown().await;
 }
 
 #[test]

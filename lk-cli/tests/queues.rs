@@ -13,13 +13,14 @@ use bitrix_lk_core::{
 use bitrix24_client::emulator::{Seed, seed};
 use common::{SECRET, Workspace, emulator};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 /// The password of the write parked in the seeded store.
 const PARKED_PASSWORD: &str = "Parked0Password";
 
-/// Stores an account for `deal` whose credentials write failed and was
-/// parked, plus one unprocessed inbox event, as lk-web would leave them.
-async fn seed_parked_write(store_path: &Path, deal: u64) {
+/// Stores an account for `deal` with its credentials write pending in the
+/// outbox, as lk-web leaves it before the first delivery attempt.
+async fn seed_pending_write(store_path: &Path, deal: u64) -> SqliteStore {
     let store = SqliteStore::open(store_path).expect("store opens");
     let now = Timestamp::now();
     let deal_id = DealId(deal);
@@ -42,6 +43,15 @@ async fn seed_parked_write(store_path: &Path, deal: u64) {
         .create_account(&account, &[write])
         .await
         .expect("account stored");
+    store
+}
+
+/// Stores an account for `deal` whose credentials write failed and was
+/// parked, plus one unprocessed inbox event, as lk-web would leave them.
+async fn seed_parked_write(store_path: &Path, deal: u64) {
+    let store = seed_pending_write(store_path, deal).await;
+    let now = Timestamp::now();
+    let deal_id = DealId(deal);
 
     let due = store.outbox_due(now, 10).await.expect("outbox read");
     assert_eq!(due.len(), 1);
@@ -172,6 +182,30 @@ async fn events_list_shows_queues_without_passwords() {
         "events list does not call Bitrix24"
     );
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_list_shows_next_attempt_seconds() {
+    let workspace = Workspace::new("https://portal.example.invalid/rest/1/unused/", "");
+    let store = seed_pending_write(&workspace.store_path(), 1).await;
+    let pending = store
+        .outbox_list(Some(OutboxState::Pending), 10)
+        .await
+        .expect("outbox read");
+    let next_attempt = pending[0]
+        .next_attempt_at
+        .to_zoned_datetime(TimeZone::get("Europe/Moscow").unwrap())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string();
+
+    let run = workspace.run(&["events", "list"]);
+
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(&next_attempt),
+        "expected {next_attempt}: {}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@ use bitrix_lk_core::{Account, Store};
 
 use crate::context::{OpenMode, load_config, open_store};
 use crate::exit::Exit;
-use crate::output::{Table, moscow};
+use crate::output::{Table, moscow, stdout, stdoutln};
 
 /// Prints one row per account, ordered by deal id. Needs no Bitrix24 access.
 pub async fn list(config_path: &Path) -> anyhow::Result<Exit> {
@@ -19,11 +19,11 @@ pub async fn list(config_path: &Path) -> anyhow::Result<Exit> {
         .context("не удалось прочитать учётные записи")?;
 
     if accounts.is_empty() {
-        println!("Учётных записей нет.");
+        stdoutln!("Учётных записей нет.");
         return Ok(Exit::Success);
     }
-    print!("{}", table(&accounts).render(0));
-    println!("Всего: {}.", accounts.len());
+    stdout!("{}", table(&accounts).render(0));
+    stdoutln!("Всего: {}.", accounts.len());
     Ok(Exit::Success)
 }
 

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::outbox;
 use crate::context::{OpenMode, Services, load_config, open_store};
 use crate::exit::Exit;
-use crate::output::{Table, moscow};
+use crate::output::{Table, moscow, moscow_with_seconds, stdout, stdoutln};
 
 /// Rows shown per section.
 const LIST_LIMIT: usize = 100;
@@ -29,13 +29,13 @@ pub async fn list(config_path: &Path) -> anyhow::Result<Exit> {
         .context("не удалось прочитать состояние очередей")?;
 
     print_inbox(store.as_ref(), &stats).await?;
-    println!();
+    stdoutln!();
     print_outbox(store.as_ref(), OutboxState::Pending, stats.outbox_pending).await?;
-    println!();
+    stdoutln!();
     print_outbox(store.as_ref(), OutboxState::Parked, stats.outbox_parked).await?;
     if stats.spooled_files > 0 {
-        println!();
-        println!(
+        stdoutln!();
+        stdoutln!(
             "Загруженных клиентами файлов ждут отправки в Битрикс24: {}.",
             stats.spooled_files
         );
@@ -48,13 +48,13 @@ async fn print_inbox(store: &dyn Store, stats: &QueueStats) -> anyhow::Result<()
         .inbox_pending(LIST_LIMIT)
         .await
         .context("не удалось прочитать входящие события")?;
-    println!(
+    stdoutln!(
         "Входящие события, ожидают обработки: {}{}",
         stats.inbox_pending,
         shown_of(events.len(), stats.inbox_pending)
     );
     if !events.is_empty() {
-        print!("{}", inbox_table(&events).render(2));
+        stdout!("{}", inbox_table(&events).render(2));
     }
     Ok(())
 }
@@ -99,9 +99,9 @@ async fn print_outbox(store: &dyn Store, state: OutboxState, total: u64) -> anyh
         OutboxState::Parked => "Записи в Битрикс24, отложенные до `lk-cli events retry`",
         _ => "Записи в Битрикс24, ожидают доставки",
     };
-    println!("{title}: {total}{}", shown_of(items.len(), total));
+    stdoutln!("{title}: {total}{}", shown_of(items.len(), total));
     if !items.is_empty() {
-        print!("{}", outbox_table(&items).render(2));
+        stdout!("{}", outbox_table(&items).render(2));
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ fn outbox_table(items: &[OutboxItem]) -> Table {
     ]);
     for item in items {
         let next = match item.state {
-            OutboxState::Pending => moscow(item.next_attempt_at),
+            OutboxState::Pending => moscow_with_seconds(item.next_attempt_at),
             _ => "—".to_owned(),
         };
         table.row(vec![
@@ -160,15 +160,17 @@ pub async fn retry(config_path: &Path) -> anyhow::Result<Exit> {
         .outbox_requeue_parked(Timestamp::now())
         .await
         .context("не удалось вернуть отложенные записи в очередь")?;
-    println!("Возвращено в очередь отложенных записей: {requeued}.");
+    stdoutln!("Возвращено в очередь отложенных записей: {requeued}.");
 
     let drained = outbox::drain(&services.engine).await?;
-    println!(
+    stdoutln!(
         "Доставлено в Битрикс24: {}, будет повторено позже: {}, снова отложено: {}.",
-        drained.delivered, drained.retried, drained.parked
+        drained.delivered,
+        drained.retried,
+        drained.parked
     );
     if drained.retried + drained.parked > 0 {
-        println!("Подробности: lk-cli events list");
+        stdoutln!("Подробности: lk-cli events list");
         return Ok(Exit::Bitrix24);
     }
     Ok(Exit::Success)

@@ -5,6 +5,8 @@ use anyhow::Context;
 use bitrix_lk_core::engine::SyncEngine;
 use bitrix_lk_core::{DealId, OutboxId, OutboxItem, OutboxState, Password, Store, WriteBack};
 
+use crate::output::{stderrln, stdoutln};
+
 /// Outbox records searched for the state of one write; the write being
 /// looked for is recent and the listing is newest first.
 const RECENT_OUTBOX_RECORDS: usize = 1_000;
@@ -141,11 +143,11 @@ pub fn report_credentials(deal: DealId, delivery: &Delivery) -> crate::exit::Exi
     };
     match delivery {
         Delivery::Delivered => {
-            println!("Логин и пароль записаны в сделку {deal}.");
+            stdoutln!("Логин и пароль записаны в сделку {deal}.");
             Exit::Success
         }
         Delivery::WillRetry(error) => {
-            eprintln!(
+            stderrln!(
                 "Записать логин и пароль в сделку {deal} пока не удалось{}; \
                  запись осталась в очереди, lk-web повторит её сам.",
                 reason(error)
@@ -153,7 +155,7 @@ pub fn report_credentials(deal: DealId, delivery: &Delivery) -> crate::exit::Exi
             Exit::Bitrix24
         }
         Delivery::Parked(error) => {
-            eprintln!(
+            stderrln!(
                 "Битрикс24 не принял запись логина и пароля в сделку {deal}{}; \
                  устраните причину и выполните `lk-cli events retry`.",
                 reason(error)
@@ -161,7 +163,7 @@ pub fn report_credentials(deal: DealId, delivery: &Delivery) -> crate::exit::Exi
             Exit::Bitrix24
         }
         Delivery::Unknown => {
-            println!(
+            stdoutln!(
                 "Состояние записи в сделку {deal} не найдено среди последних; \
                  проверьте очередь: `lk-cli events list`."
             );

@@ -7,6 +7,7 @@ use bitrix_lk_core::{DealId, Error};
 use super::outbox;
 use crate::context::Services;
 use crate::exit::{Exit, failure};
+use crate::output::stdoutln;
 
 /// Sets a new random password, delivers it to the deal's password field and
 /// prints the login and the password. The deal's sessions end.
@@ -33,15 +34,15 @@ pub async fn reset(config_path: &Path, deal: DealId) -> anyhow::Result<Exit> {
     else {
         // lk-web delivered the write between the reset and this read, so
         // the password is already in the deal and no longer in the store.
-        println!("Пароль сделки {deal} сменён.");
-        println!("Логин: {login}");
-        println!("Новый пароль уже записан в сделку (поле «Пароль ЛК клиента»).");
+        stdoutln!("Пароль сделки {deal} сменён.");
+        stdoutln!("Логин: {login}");
+        stdoutln!("Новый пароль уже записан в сделку (поле «Пароль ЛК клиента»).");
         return Ok(Exit::Success);
     };
 
-    println!("Пароль сделки {deal} сменён; открытые сеансы клиента в кабинете завершены.");
-    println!("Логин: {login}");
-    println!("Пароль: {}", password.expose());
+    stdoutln!("Пароль сделки {deal} сменён; открытые сеансы клиента в кабинете завершены.");
+    stdoutln!("Логин: {login}");
+    stdoutln!("Пароль: {}", password.expose());
 
     let delivery = outbox::deliver(&services.engine, services.store.as_ref(), write_id).await?;
     Ok(outbox::report_credentials(deal, &delivery))

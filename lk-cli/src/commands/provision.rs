@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use super::outbox;
 use crate::context::Services;
 use crate::exit::{Exit, failure};
+use crate::output::stdoutln;
 
 /// The event name recorded in the inbox for a provisioning requested here.
 const INBOX_EVENT_NAME: &str = "lk-cli provision";
@@ -51,9 +52,9 @@ async fn account_of(services: &Services, deal: DealId) -> anyhow::Result<Option<
 
 fn print_existing(account: &Account) {
     let deal = account.deal_id;
-    println!("У сделки {deal} уже есть учётная запись; она не создавалась заново.");
-    println!("Логин: {}", account.login);
-    println!(
+    stdoutln!("У сделки {deal} уже есть учётная запись; она не создавалась заново.");
+    stdoutln!("Логин: {}", account.login);
+    stdoutln!(
         "Пароль не менялся. Чтобы выдать новый, выполните: lk-cli password reset --deal {deal}"
     );
 }
@@ -117,15 +118,15 @@ async fn provision_through_inbox(services: &Services, deal: DealId) -> anyhow::R
 /// delivers both to the deal.
 async fn deliver_new_credentials(services: &Services, account: &Account) -> anyhow::Result<Exit> {
     let deal = account.deal_id;
-    println!("Учётная запись для сделки {deal} создана.");
-    println!("Логин: {}", account.login);
+    stdoutln!("Учётная запись для сделки {deal} создана.");
+    stdoutln!("Логин: {}", account.login);
 
     let store = services.store.as_ref();
     let Some((write_id, password)) = outbox::pending_credentials(store, deal).await? else {
-        println!("Пароль уже записан в сделку (поле «Пароль ЛК клиента»).");
+        stdoutln!("Пароль уже записан в сделку (поле «Пароль ЛК клиента»).");
         return Ok(Exit::Success);
     };
-    println!("Пароль: {}", password.expose());
+    stdoutln!("Пароль: {}", password.expose());
 
     let delivery = outbox::deliver(&services.engine, store, write_id).await?;
     Ok(outbox::report_credentials(deal, &delivery))

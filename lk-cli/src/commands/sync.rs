@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::outbox::{self, DrainTotals};
 use crate::context::Services;
 use crate::exit::Exit;
+use crate::output::{stderrln, stdoutln};
 
 /// Runs the engine's resync (incremental, or full with `full`), then drains
 /// the inbox and the outbox, and prints a summary line.
@@ -29,9 +30,9 @@ pub async fn run(config_path: &Path, full: bool) -> anyhow::Result<Exit> {
     let resync = resync.context("синхронизация с Битрикс24 не удалась")?;
 
     let drained = outbox::drain(&services.engine).await?;
-    println!("{}", summary(mode, &resync, &drained));
+    stdoutln!("{}", summary(mode, &resync, &drained));
     if drained.retried + drained.parked > 0 {
-        eprintln!(
+        stderrln!(
             "Не доставлено записей в Битрикс24: {} (подробности: lk-cli events list).",
             drained.retried + drained.parked
         );

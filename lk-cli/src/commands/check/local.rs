@@ -3,11 +3,9 @@
 use bitrix_lk_core::{LkConfig, Store};
 
 use super::report::Report;
+use crate::cabinet_events::HANDLER_PATH;
 use crate::context::{OpenMode, display_path, open_store};
 use crate::exit::Exit;
-
-/// The path of the event handler under the public URL.
-const EVENTS_PATH: &str = "/b24/events";
 
 /// The outgoing webhooks to create in Bitrix24, in the wording of its UI.
 const EVENTS_TO_SUBSCRIBE: &str = "обновление и удаление сделки (ONCRMDEALUPDATE, \
@@ -31,22 +29,29 @@ pub fn tokens(config: &LkConfig, report: &mut Report) {
     }
 }
 
-/// Prints the listen address and the handler URL for the outgoing webhooks.
+/// Prints the configured listen address and the handler URL for the
+/// outgoing webhooks. Whether lk-web really listens there is not checked.
 pub fn web(config: &LkConfig, report: &mut Report) {
-    report.pass(format!("lk-web слушает {} (web.listen)", config.web.listen));
+    report.pass(format!(
+        "Адрес lk-web в настройках: {} (web.listen)",
+        config.web.listen
+    ));
 
     let Some(public_url) = &config.web.public_url else {
         report.warn(
             "Публичный адрес кабинета не задан (web.public_url)",
             format!(
                 "укажите адрес, который открывают клиенты, например https://lk.example.ru; \
-                 обработчик исходящих вебхуков будет на этом адресе с путём {EVENTS_PATH}"
+                 обработчик исходящих вебхуков будет на этом адресе с путём {HANDLER_PATH}"
             ),
         );
         return;
     };
 
-    let handler = format!("{}{EVENTS_PATH}", public_url.as_str().trim_end_matches('/'));
+    let handler = format!(
+        "{}{HANDLER_PATH}",
+        public_url.as_str().trim_end_matches('/')
+    );
     report.pass(format!(
         "Адрес обработчика для исходящих вебхуков: {handler}"
     ));

@@ -14,7 +14,7 @@ mod report;
 
 use std::path::Path;
 
-use crate::context::{display_path, load_config};
+use crate::context::{display_path, load_config, missing_config_advice};
 use crate::exit::Exit;
 use report::Report;
 
@@ -24,13 +24,22 @@ pub async fn run(config_path: &Path) -> anyhow::Result<Exit> {
     let mut report = Report::default();
     let shown_path = display_path(config_path);
 
+    if !config_path.exists() {
+        report.fail(
+            Exit::Config,
+            format!("Файл настроек {} не найден", shown_path.display()),
+            missing_config_advice(config_path),
+        );
+        report.print_summary();
+        return Ok(report.exit());
+    }
     let config = match load_config(config_path) {
         Ok(config) => config,
         Err(error) => {
             report.fail(
                 Exit::Config,
                 format!("Настройки не загружены: {error:#}"),
-                "исправьте файл настроек или создайте новый: lk-cli config init",
+                "исправьте указанное значение в файле настроек или в переменной окружения",
             );
             report.print_summary();
             return Ok(report.exit());

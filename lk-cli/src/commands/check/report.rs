@@ -1,6 +1,7 @@
 //! The lines `check` prints and the exit code they add up to.
 
 use crate::exit::Exit;
+use crate::output::stdoutln;
 
 /// Prints check results as they come, one line each, and keeps the counts.
 #[derive(Debug, Default)]
@@ -15,19 +16,19 @@ impl Report {
     /// Prints a passed check: `✓ text`.
     pub fn pass(&mut self, text: impl AsRef<str>) {
         self.passed += 1;
-        println!("✓ {}", text.as_ref());
+        stdoutln!("✓ {}", text.as_ref());
     }
 
     /// Prints a warning that does not fail the check: `⚠ text — advice`.
     pub fn warn(&mut self, text: impl AsRef<str>, advice: impl AsRef<str>) {
         self.warnings += 1;
-        println!("⚠ {} — {}", text.as_ref(), advice.as_ref());
+        stdoutln!("⚠ {} — {}", text.as_ref(), advice.as_ref());
     }
 
     /// Prints a failed check: `✗ text — what to do`, and records its exit code.
     pub fn fail(&mut self, exit: Exit, text: impl AsRef<str>, advice: impl AsRef<str>) {
         self.failed += 1;
-        println!("✗ {} — {}", text.as_ref(), advice.as_ref());
+        stdoutln!("✗ {} — {}", text.as_ref(), advice.as_ref());
         self.exit = Some(match self.exit {
             Some(current) if rank(current) >= rank(exit) => current,
             _ => exit,
@@ -36,21 +37,23 @@ impl Report {
 
     /// Prints an indented detail line under the previous check.
     pub fn detail(&self, text: impl AsRef<str>) {
-        println!("    {}", text.as_ref());
+        stdoutln!("    {}", text.as_ref());
     }
 
     /// Prints the summary line.
     pub fn print_summary(&self) {
-        println!();
+        stdoutln!();
         let total = self.passed + self.warnings + self.failed;
         let verdict = if self.failed == 0 {
             "всё в порядке"
         } else {
             "есть ошибки"
         };
-        println!(
+        stdoutln!(
             "Итог: {verdict}. Проверок: {total}, пройдено: {}, предупреждений: {}, не пройдено: {}.",
-            self.passed, self.warnings, self.failed
+            self.passed,
+            self.warnings,
+            self.failed
         );
     }
 
