@@ -370,12 +370,19 @@ fn item_kind(name: &str, rest: &str, fields: &BTreeMap<String, String>) -> Resul
     })
 }
 
+/// Reads `data[FIELDS][ID]`: a positive id that also fits a signed 64-bit
+/// integer, the range of Bitrix24's ids and of the cabinet's SQLite store.
 fn object_id(name: &str, fields: &BTreeMap<String, String>) -> Result<u64> {
     fields
         .get("ID")
         .and_then(|id| id.trim().parse::<u64>().ok())
-        .filter(|id| *id > 0)
-        .ok_or_else(|| invalid(format!("event {name} has no numeric data[FIELDS][ID]")))
+        .filter(|id| *id > 0 && i64::try_from(*id).is_ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "event {name} has no data[FIELDS][ID] between 1 and {}",
+                i64::MAX
+            ))
+        })
 }
 
 fn invalid(reason: String) -> Error {

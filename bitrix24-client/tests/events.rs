@@ -315,7 +315,7 @@ proptest! {
     #[test]
     fn form_round_trip(
         (name, dynamic) in event_name(),
-        id in 1u64..u64::MAX,
+        id in 1u64..=i64::MAX as u64,
         entity_type in 1u32..5000,
         ts in 0i64..4_000_000_000,
         token in "[a-z0-9]{32}",

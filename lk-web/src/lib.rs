@@ -36,20 +36,21 @@ pub use error::WebError;
 pub use state::AppState;
 
 /// How long a request body may send nothing before the request fails with
-/// 400. A slow phone upload keeps sending; a client holding the connection
-/// open with a stalled body does not.
+/// 400. A slow phone upload keeps sending, but a client that holds the
+/// connection open with a stalled body does not.
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The longest a request may take in all before it is answered 408: room for
-/// the largest upload over a slow mobile link (25 MB at about 350 kbit/s).
+/// The maximum time a whole request may take before it fails with 408. It
+/// leaves room for the largest upload over a slow mobile link (25 MB at about
+/// 350 kbit/s).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the cabinet's router with its state, security headers, timeouts
 /// and request tracing.
 ///
 /// NOTE: the request headers have no read timeout, because `axum::serve`
-/// gives hyper no timer; a reverse proxy in front (nginx's
-/// `client_header_timeout`) has to bound slow headers.
+/// gives hyper no timer. A reverse proxy in front has to bound slow headers
+/// (nginx's `client_header_timeout`).
 pub fn app(state: AppState) -> Router {
     let video = state
         .config()

@@ -12,6 +12,8 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod faults;
+
 /// The events the cabinet subscribes to, as in the demo.
 pub use lk_web::demo::SUBSCRIBED_EVENTS;
 

@@ -97,15 +97,37 @@ pub(super) fn optional_secret<'de, D: Deserializer<'de>>(
 }
 
 /// Reads a list of secret strings, trimmed. Blank entries are kept so that
-/// validation can point at them.
+/// validation can point at them. A single string instead of a list is
+/// rejected without repeating it, because it is a secret.
 pub(super) fn secret_list<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<SecretString>, D::Error> {
-    let values = Vec::<String>::deserialize(deserializer)?;
-    Ok(values
-        .into_iter()
-        .map(|value| SecretString::from(value.trim()))
-        .collect())
+    deserializer.deserialize_seq(SecretListVisitor)
+}
+
+struct SecretListVisitor;
+
+impl<'de> Visitor<'de> for SecretListVisitor {
+    type Value = Vec<SecretString>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a list of strings such as [\"token\"]")
+    }
+
+    fn visit_str<E: de::Error>(self, _secret: &str) -> Result<Self::Value, E> {
+        Err(E::invalid_type(
+            Unexpected::Other("a single string (not shown, it is secret)"),
+            &self,
+        ))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        while let Some(value) = items.next_element::<String>()? {
+            values.push(SecretString::from(value.trim()));
+        }
+        Ok(values)
+    }
 }
 
 /// Reads an optional http(s) URL; an empty string means "not set".

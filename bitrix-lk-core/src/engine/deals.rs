@@ -24,36 +24,49 @@ pub(crate) struct AbsorbReport {
 
 impl SyncEngine {
     /// Stores each deal that has an account, provisions each deal whose
-    /// trigger is set, and loads the invoices of newly provisioned deals.
+    /// trigger is set, and loads the invoices of deals stored for the first time.
+    ///
+    /// A deal's first snapshot is stored only after its invoices are loaded.
+    /// When the invoice read fails after the account was created, the deal
+    /// has an account but no snapshot, so the repeated pass loads them again
+    /// instead of treating the deal as known.
     pub(crate) async fn absorb_deals(&self, deals: Vec<Deal>) -> Result<AbsorbReport> {
         let mut report = AbsorbReport::default();
-        let mut new_accounts = Vec::new();
+        let mut first_snapshots = Vec::new();
 
         for deal in deals {
-            if self.store.account_by_deal(deal.id).await?.is_some() {
-                self.store.save_deal(&deal).await?;
-                report.refreshed += 1;
-                continue;
-            }
-
-            match self.provisioner.provision(&deal).await? {
-                ProvisionOutcome::NotTriggered => {
-                    debug!(deal.id = %deal.id, "deal has no account and no trigger");
-                    report.ignored += 1;
-                }
-                outcome => {
-                    self.store.save_deal(&deal).await?;
-                    report.refreshed += 1;
-                    if matches!(outcome, ProvisionOutcome::Created { .. }) {
+            if self.store.account_by_deal(deal.id).await?.is_none() {
+                match self.provisioner.provision(&deal).await? {
+                    ProvisionOutcome::NotTriggered => {
+                        debug!(deal.id = %deal.id, "deal has no account and no trigger");
+                        report.ignored += 1;
+                        continue;
+                    }
+                    ProvisionOutcome::Created { .. } => {
                         info!(deal.id = %deal.id, "account provisioned");
                         report.provisioned += 1;
-                        new_accounts.push((deal.id, self.invoice_contact(deal.contact_id)));
                     }
+                    ProvisionOutcome::AlreadyExists { .. } => {}
                 }
+            }
+
+            if self.store.deal(deal.id).await?.is_some() {
+                self.store.save_deal(&deal).await?;
+                report.refreshed += 1;
+            } else {
+                first_snapshots.push(deal);
             }
         }
 
-        self.load_invoices_of(&new_accounts).await?;
+        let owners: Vec<(DealId, Option<ContactId>)> = first_snapshots
+            .iter()
+            .map(|deal| (deal.id, self.invoice_contact(deal.contact_id)))
+            .collect();
+        self.load_invoices_of(&owners).await?;
+        for deal in &first_snapshots {
+            self.store.save_deal(deal).await?;
+            report.refreshed += 1;
+        }
         Ok(report)
     }
 
