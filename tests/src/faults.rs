@@ -152,7 +152,7 @@ fn fast_cabinet(config: Arc<LkConfig>) -> anyhow::Result<Cabinet> {
 }
 
 /// Waits for deliveries and drains both queues until they are empty or
-/// [`MAX_SETTLE_ROUNDS`] rounds have passed; returns the queue sizes left.
+/// 200 rounds (`MAX_SETTLE_ROUNDS`) have passed; returns the queue sizes left.
 ///
 /// Each round waits for the outbox's millisecond retry delay to pass, so
 /// writes scheduled for a retry become due in the next round.
