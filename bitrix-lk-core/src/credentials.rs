@@ -4,10 +4,13 @@
 //! alphabets without look-alike characters (no `0`/`O`/`o`, `1`/`l`/`I`/`i`),
 //! because staff dictate credentials over the phone and clients retype them.
 
+use std::sync::{Arc, OnceLock};
+
 use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
+use tokio::sync::Semaphore;
 
 use crate::account::{Login, PasswordHash, ReferralCode};
 use crate::config::AccountsConfig;
@@ -261,12 +264,33 @@ impl Argon2Hasher {
     }
 }
 
+/// Returns the permits for hashes running at once in this process: one per
+/// core. Each Argon2id hash uses its memory cost (19 MiB by default) while it
+/// runs, so without a bound a burst of logins, real or not, takes that much
+/// memory per request, and hashes beyond the core count only slow each other.
+fn hash_permits() -> &'static Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Arc::new(Semaphore::new(cores))
+    })
+}
+
+/// Runs a hash or a verification on the blocking thread pool, at most one
+/// per core at a time (see [`hash_permits`]).
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(work)
+    let permit = Arc::clone(hash_permits())
+        .acquire_owned()
         .await
-        .map_err(|error| Error::Task(Box::new(error)))?
+        .map_err(|error| Error::Task(Box::new(error)))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|error| Error::Task(Box::new(error)))?
 }
 
 fn hash_error(error: password_hash::Error) -> Error {

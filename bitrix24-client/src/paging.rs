@@ -11,6 +11,8 @@
 //!   fewer than 50 rows. Ids must grow strictly across pages.
 //! - [`ListQuery::batched`] reads the first page for `total`, then up to 49
 //!   more pages in one `batch`, and checks that every page is there and full.
+//!   [`ListQuery::batched_continuation`] skips the lone first page when the
+//!   listing is known to go on, so a long listing costs one request per 2,500 rows.
 
 use std::collections::HashSet;
 
@@ -220,11 +222,60 @@ impl ListQuery {
         })
     }
 
+    /// Reads up to `max_pages` pages (at most 50) from the first in one batch,
+    /// with no lone first page: one request per 2,500 rows.
+    ///
+    /// Meant for a listing that is known to go on (the previous chunk ended
+    /// full), where [`ListQuery::batched`]'s extra request for `total` would
+    /// double the requests of a long listing. The total comes from the first
+    /// command's `result_total`; without it, a batch that ends short is taken
+    /// as the end. When the listing ends early, the remaining commands return
+    /// no rows. Fails like [`ListQuery::batched`].
+    pub async fn batched_continuation(&self, client: &Client, max_pages: usize) -> Result<Chunk> {
+        let pages = max_pages.clamp(1, crate::batch::MAX_COMMANDS) as u64;
+        let (rows, first_total) = self.batch_pages_with_total(client, 0..pages).await?;
+        let received = rows.len() as u64;
+        let total = match first_total {
+            Some(total) => total,
+            None if received < pages * PAGE_SIZE => received,
+            None => {
+                return Err(self
+                    .inconsistent("a full batch of pages came without `result_total`".to_owned()));
+            }
+        };
+
+        let expected = total.min(pages * PAGE_SIZE);
+        if received < expected {
+            return Err(Error::IncompleteListing {
+                method: self.method.clone(),
+                expected,
+                received,
+            });
+        }
+        self.check_unique(&rows)?;
+
+        Ok(Chunk {
+            rows,
+            total,
+            complete: total <= pages * PAGE_SIZE,
+        })
+    }
+
     async fn batch_pages(
         &self,
         client: &Client,
         pages: std::ops::Range<u64>,
     ) -> Result<Vec<Value>> {
+        Ok(self.batch_pages_with_total(client, pages).await?.0)
+    }
+
+    /// Reads `pages` in one batch; returns their rows and the `result_total`
+    /// of the first page's command, if the portal sent one.
+    async fn batch_pages_with_total(
+        &self,
+        client: &Client,
+        pages: std::ops::Range<u64>,
+    ) -> Result<(Vec<Value>, Option<u64>)> {
         let mut batch = client.batch();
         for page in pages.clone() {
             let mut params = self.params.clone();
@@ -233,12 +284,13 @@ impl ListQuery {
         }
         let results = batch.send().await?;
 
+        let first_total = results.total(&format!("p{}", pages.start));
         let mut rows = Vec::new();
         for page in pages {
             let result = results.value(&format!("p{page}"))?.clone();
             rows.extend(self.extract_rows(result)?);
         }
-        Ok(rows)
+        Ok((rows, first_total))
     }
 
     fn check_unique(&self, rows: &[Value]) -> Result<()> {

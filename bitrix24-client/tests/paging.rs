@@ -225,6 +225,109 @@ async fn batched_reads_fifty_pages_in_two_requests() {
     );
 }
 
+/// Serves a batch of `crm.deal.list` pages from a table of `rows` deals,
+/// with `result_total` when `with_total`.
+fn deal_batch_responder(
+    rows: u64,
+    with_total: bool,
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    move |request: &Request| {
+        let body: Value = serde_json::from_slice(&request.body).expect("the client sends JSON");
+        let mut results = serde_json::Map::new();
+        let mut totals = serde_json::Map::new();
+        for (key, command) in body["cmd"].as_object().expect("cmd is an object") {
+            let start: u64 = command
+                .as_str()
+                .and_then(|text| text.split("start=").nth(1))
+                .and_then(|start| start.parse().ok())
+                .expect("every page command has a numeric start");
+            let end = (start + 50).min(rows);
+            results.insert(key.clone(), deal_rows(start + 1..=end));
+            totals.insert(key.clone(), json!(rows));
+        }
+        let totals = if with_total {
+            Value::Object(totals)
+        } else {
+            json!([])
+        };
+        ResponseTemplate::new(200).set_body_json(json!({"result": {
+            "result": results, "result_error": [], "result_total": totals, "result_next": [], "result_time": []
+        }}))
+    }
+}
+
+#[tokio::test]
+async fn continuation_reads_fifty_pages_in_one_request() {
+    let server = portal().await;
+    Mock::given(method("POST"))
+        .and(path(method_path("batch")))
+        .respond_with(deal_batch_responder(3000, true))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let query = client.deals().list().select(["ID"]).query().unwrap();
+
+    let chunk = query.batched_continuation(&client, 50).await.unwrap();
+
+    assert_eq!(chunk.rows.len(), 2500);
+    assert_eq!(chunk.total, 3000);
+    assert!(!chunk.complete);
+    assert!(bodies(&server, "crm.deal.list").await.is_empty());
+}
+
+#[tokio::test]
+async fn continuation_short_batch_without_total_ends_listing() {
+    let server = portal().await;
+    Mock::given(method("POST"))
+        .and(path(method_path("batch")))
+        .respond_with(deal_batch_responder(120, false))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let query = client.deals().list().select(["ID"]).query().unwrap();
+
+    let chunk = query.batched_continuation(&client, 50).await.unwrap();
+
+    assert_eq!(chunk.rows.len(), 120);
+    assert_eq!(chunk.total, 120);
+    assert!(chunk.complete);
+}
+
+#[tokio::test]
+async fn continuation_missing_rows_is_incomplete() {
+    let server = portal().await;
+    Mock::given(method("POST"))
+        .and(path(method_path("batch")))
+        .respond_with(json_response(
+            200,
+            json!({"result": {
+                "result": {"p0": deal_rows(1..=50), "p1": []},
+                "result_error": [], "result_total": {"p0": 120, "p1": 120}, "result_next": []
+            }}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let query = client.deals().list().query().unwrap();
+
+    let error = query.batched_continuation(&client, 2).await.unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            Error::IncompleteListing {
+                expected: 100,
+                received: 50,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
 #[tokio::test]
 async fn repeated_page_is_inconsistent() {
     let server = portal().await;

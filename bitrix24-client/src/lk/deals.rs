@@ -26,7 +26,8 @@ const DEAL_FIELDS: [&str; 6] = [
     "DATE_MODIFY",
 ];
 
-/// Pages read per `list_deals` chunk: the first alone (for `total`), the rest in one batch.
+/// Pages read per `list_deals` chunk. The first chunk reads its first page
+/// alone (for `total`) and the rest in one batch. Later chunks read all in one batch.
 const PAGES_PER_CHUNK: usize = crate::batch::MAX_COMMANDS;
 
 impl LkCrm {
@@ -108,10 +109,17 @@ impl LkCrm {
         after: Option<DealId>,
     ) -> CoreResult<DealPage> {
         let query = self.deal_list_query(filter, after).map_err(to_core)?;
-        let chunk = query
-            .batched(&self.client, PAGES_PER_CHUNK)
-            .await
-            .map_err(to_core)?;
+        // After a full chunk the listing goes on, so the next chunk needs no
+        // lone first page for `total`: one request per 2,500 deals.
+        let chunk = match after {
+            None => query.batched(&self.client, PAGES_PER_CHUNK).await,
+            Some(_) => {
+                query
+                    .batched_continuation(&self.client, PAGES_PER_CHUNK)
+                    .await
+            }
+        }
+        .map_err(to_core)?;
 
         let records: Vec<DealRecord> =
             paging::decode_rows("crm.deal.list", chunk.rows).map_err(to_core)?;
