@@ -87,8 +87,7 @@ pub fn assemble_with(config: Arc<LkConfig>, store: Arc<dyn Store>, crm: Arc<dyn 
         SyncSettings::from_config(&config),
     );
     let wake = Arc::new(Notify::new());
-    let tokens = config.bitrix24.application_tokens.clone();
-    let state = AppState::new(config, store.clone(), provisioner, tokens, wake.clone());
+    let state = AppState::new(config, store.clone(), provisioner, wake.clone());
     Cabinet {
         state,
         engine,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bitrix_lk_core::{LkConfig, Provisioner, Store};
 use bitrix24_client::event::EventVerifier;
-use secrecy::{ExposeSecret, SecretString};
+use bitrix24_client::lk::event_verifier;
 use tokio::sync::Notify;
 
 use crate::throttle::LoginThrottle;
@@ -34,22 +34,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Builds the state. `tokens` are the accepted application tokens of the
-    /// outgoing webhooks; `wake_engine` is notified when an event is stored.
+    /// Builds the state. Events are accepted with the application tokens (and
+    /// the portal domain, when set) of `config`; with no token configured every
+    /// event is rejected. `wake_engine` is notified when an event is stored.
     pub fn new(
         config: Arc<LkConfig>,
         store: Arc<dyn Store>,
         provisioner: Provisioner,
-        tokens: Vec<SecretString>,
         wake_engine: Arc<Notify>,
     ) -> Self {
         let throttle = LoginThrottle::new(&config.web);
-        let mut events =
-            EventVerifier::new(tokens.iter().map(|token| token.expose_secret().to_owned()));
-        if let Some(domain) = config.bitrix24.portal_domain() {
-            events = events.with_domains([domain]);
-        }
-        let token_count = tokens.len();
+        let events =
+            event_verifier(&config).unwrap_or_else(|_| EventVerifier::new(Vec::<String>::new()));
+        let token_count = config.bitrix24.application_tokens.len();
         let inner = Inner {
             config,
             store,
