@@ -4,7 +4,7 @@
 //! bad requests with short plain-text bodies. This middleware gives every
 //! such page of the cabinet one look: the firm's header and footer, a
 //! Russian message, and for a too-large upload the actual size limit.
-//! Bitrix24's event endpoint and the health check keep their bare answers.
+//! Bitrix24's event endpoint and the health check keep their bare responses.
 
 use axum::body::Body;
 use axum::extract::{Request, State};

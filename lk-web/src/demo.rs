@@ -34,12 +34,12 @@ pub const SUBSCRIBED_EVENTS: [&str; 7] = [
 /// How long the demo waits for the first accounts before printing what it has.
 const PROVISIONING_WAIT: Duration = Duration::from_secs(60);
 
-/// What `lk-web --demo` may be told.
+/// Options of `lk-web --demo`.
 #[derive(Debug, Default)]
 pub struct DemoOptions {
-    /// Where the cabinet listens; default 127.0.0.1:8080.
+    /// The cabinet's listen address; default 127.0.0.1:8080.
     pub listen: Option<SocketAddr>,
-    /// Where the demo keeps its SQLite file; default a temporary directory.
+    /// The folder of the demo's SQLite file; default a temporary directory.
     pub data: Option<PathBuf>,
 }
 

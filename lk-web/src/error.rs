@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tracing::error;
 
-/// Why a request failed, by HTTP outcome.
+/// A failed request, by HTTP outcome.
 ///
 /// Internal details stay in the log; the client sees a short Russian page.
 #[derive(Debug, thiserror::Error)]

@@ -58,7 +58,7 @@ fn parse_args() -> Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = parse_args();
-    // The demo keeps its banner readable: only warnings unless RUST_LOG asks for more.
+    // The demo keeps its banner readable: only warnings unless RUST_LOG sets another level.
     lk_web::server::init_tracing(if args.demo { "warn" } else { "info" });
 
     let result = if args.demo {

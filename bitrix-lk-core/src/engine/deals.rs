@@ -11,14 +11,14 @@ use crate::error::Result;
 use crate::ids::{ContactId, DealId};
 use crate::provisioning::ProvisionOutcome;
 
-/// What taking in a batch of deals did.
+/// The result of taking in a batch of deals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AbsorbReport {
     /// Snapshots stored or replaced.
     pub refreshed: u64,
     /// Accounts created.
     pub provisioned: u64,
-    /// Deals that are none of the cabinet's business (no account, no trigger).
+    /// Deals the cabinet skips: no account and no trigger.
     pub ignored: u64,
 }
 

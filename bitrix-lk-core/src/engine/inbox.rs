@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::ids::{DealId, InboxId, InvoiceId};
 use crate::sync::{ChangeNotice, InboxEvent};
 
-/// What one inbox pass did.
+/// The result of one inbox pass.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InboxReport {
     /// Events taken from the inbox.

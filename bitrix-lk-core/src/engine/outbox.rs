@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::OutboxId;
 use crate::sync::{OutboxItem, WriteBack};
 
-/// What one outbox pass did.
+/// The result of one outbox pass.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboxReport {
     /// Writes Bitrix24 confirmed.

@@ -24,7 +24,7 @@ pub enum ResyncMode {
     Full,
 }
 
-/// What one resync did.
+/// The result of one resync.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResyncReport {
     /// Deals read from Bitrix24.

@@ -79,7 +79,7 @@ pub async fn debtor(
     }
 }
 
-/// Loads the client's cabinet; `Err` holds the page shown instead (debtor,
+/// Loads the client's cabinet; `Err` contains the page shown instead (debtor,
 /// data unavailable).
 pub async fn open_view(
     state: &AppState,

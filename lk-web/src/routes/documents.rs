@@ -78,7 +78,7 @@ pub async fn upload(
     let kind = match detect_type(&form.bytes) {
         Ok(kind) => kind,
         Err(problem) => {
-            warn!(deal.id = %client.deal_id, field = %field, size = form.bytes.len(), "upload refused");
+            warn!(deal.id = %client.deal_id, field = %field, size = form.bytes.len(), "upload rejected");
             return Ok(
                 Redirect::to(&format!("/documents?problem={}", problem_code(problem)))
                     .into_response(),
