@@ -32,14 +32,14 @@ pub struct LoadResult {
     pub errors: u64,
     /// The measured run's length.
     pub elapsed: Duration,
-    /// Latencies of the 200 answers, sorted ascending.
+    /// Latencies of the 200 responses, sorted ascending.
     pub latencies: Vec<Duration>,
-    /// Bytes of body received in 200 answers.
+    /// Bytes of body received in 200 responses.
     pub body_bytes: u64,
 }
 
 impl LoadResult {
-    /// Returns 200 answers per second.
+    /// Returns 200 responses per second.
     pub fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
@@ -49,7 +49,7 @@ impl LoadResult {
         percentile(&self.latencies, quantile).as_secs_f64() * 1000.0
     }
 
-    /// Returns the mean body size of the 200 answers in bytes.
+    /// Returns the mean body size of the 200 responses in bytes.
     pub fn mean_body_bytes(&self) -> f64 {
         self.body_bytes as f64 / self.ok.max(1) as f64
     }

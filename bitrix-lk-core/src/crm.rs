@@ -16,7 +16,7 @@ use crate::invoice::Invoice;
 use crate::pipeline::Pipeline;
 use crate::sync::Password;
 
-/// Which deals a listing returns.
+/// The filter of a deal listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DealFilter {
     /// Only deals changed at or after this instant.
@@ -46,7 +46,7 @@ pub struct InvoicePage {
 /// Read and write access to the firm's Bitrix24 portal.
 #[async_trait]
 pub trait Crm: Send + Sync {
-    /// Reads one deal; `Ok(None)` when Bitrix24 says it does not exist.
+    /// Reads one deal; `Ok(None)` when Bitrix24 reports that it does not exist.
     async fn deal(&self, id: DealId) -> Result<Option<Deal>>;
 
     /// Reads several deals in as few requests as possible. Deals that do not
@@ -114,7 +114,7 @@ pub trait Crm: Send + Sync {
 
     /// Reads the invoices of several deals (and their contacts, when given).
     ///
-    /// The default asks deal by deal; adapters batch the reads.
+    /// The default reads deal by deal; adapters batch the reads.
     async fn invoices_of_deals(
         &self,
         deals: &[(DealId, Option<ContactId>)],

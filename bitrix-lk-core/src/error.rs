@@ -12,7 +12,7 @@ pub enum Error {
     /// The configuration file is not valid TOML or has an unknown key.
     #[error("invalid configuration: {message}")]
     ConfigSyntax {
-        /// What the TOML parser reported, with the line and the key.
+        /// The TOML parser's message, with the line and the key.
         message: String,
     },
 
@@ -38,16 +38,16 @@ pub enum Error {
     /// A write would break a uniqueness rule (a second account for a deal, a taken login).
     #[error("{what} already exists")]
     Conflict {
-        /// What already exists.
+        /// The record that already exists.
         what: String,
     },
 
     /// Bitrix24 could not be reached or asked us to slow down; the call may succeed later.
     #[error("Bitrix24 is unavailable: {message}")]
     CrmUnavailable {
-        /// What happened, without secrets.
+        /// The failure, without secrets.
         message: String,
-        /// How long Bitrix24 asked us to wait, if it said.
+        /// The wait Bitrix24 requested, when its response contains one.
         retry_after: Option<Duration>,
         /// The underlying error.
         #[source]
@@ -57,7 +57,7 @@ pub enum Error {
     /// Bitrix24 refused the call; repeating it unchanged will fail again.
     #[error("Bitrix24 rejected the request: {message}")]
     CrmRejected {
-        /// What Bitrix24 said, without secrets.
+        /// Bitrix24's error message, without secrets.
         message: String,
         /// The underlying error.
         #[source]
@@ -67,14 +67,14 @@ pub enum Error {
     /// A record the operation needs does not exist.
     #[error("{what} not found")]
     NotFound {
-        /// What was looked for, such as `deal 42`.
+        /// The missing record, such as `deal 42`.
         what: String,
     },
 
     /// Hashing or checking a password failed.
     #[error("password hashing failed: {message}")]
     PasswordHash {
-        /// What the hasher reported.
+        /// The hasher's error message.
         message: String,
     },
 

@@ -23,7 +23,7 @@ pub enum FieldValue {
     /// A yes/no field.
     Bool(bool),
     /// An item of a list (enumeration) field: the stored id and, when the
-    /// field metadata knows it, the item's label.
+    /// field metadata contains it, the item's label.
     Enum {
         /// The enumeration item id stored in the deal.
         id: String,
@@ -82,7 +82,7 @@ pub struct FileRef {
     pub name: Option<String>,
 }
 
-/// What kind of value a deal user field holds, from its metadata.
+/// The value type of a deal user field, from its metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
@@ -119,7 +119,7 @@ pub struct FieldMeta {
     pub kind: FieldKind,
     /// The raw `USER_TYPE_ID`, kept for messages about unusable types.
     pub type_name: String,
-    /// Whether the field holds several values.
+    /// Whether the field contains several values.
     pub multiple: bool,
     /// Items of an enumeration field: `(id, label)` in display order.
     pub items: Vec<(String, String)>,

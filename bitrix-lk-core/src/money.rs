@@ -49,13 +49,13 @@ impl Money {
     }
 }
 
-/// Why a money text could not be read.
+/// The error of a money text that could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid money value {input:?}: {reason}")]
 pub struct MoneyParseError {
     /// The text as given (cut to 64 characters).
     pub input: String,
-    /// What is wrong with it.
+    /// The reason the text is invalid.
     pub reason: &'static str,
 }
 
@@ -95,7 +95,7 @@ impl Money {
 
     /// Formats the amount the Russian way with two decimals: `150 000,00 ₽`.
     ///
-    /// Thousands are separated by plain spaces; pages keep the figure on one
+    /// Thousands are separated by plain spaces. Pages keep the figure on one
     /// line with CSS instead of non-breaking spaces, so the text stays easy to
     /// search and compare.
     pub fn format_ru(&self) -> String {
@@ -154,7 +154,7 @@ fn split_currency(text: &str) -> Option<(&str, Option<Currency>)> {
 }
 
 /// Turns a human-written number into the plain `-1234.56` form, or `None`
-/// when it holds anything but digits, one sign, spaces and separators.
+/// when it contains anything but digits, one sign, spaces and separators.
 fn normalize_number(text: &str) -> Option<String> {
     let compact: String = text
         .chars()

@@ -316,7 +316,7 @@ impl Provisioner {
         let hash = self.hasher.hash(&Password::new(new.to_owned())).await?;
         let now = Timestamp::now();
         // Staff read the password field to help the client; a note replaces
-        // the handed-out password there, so nobody reads out a stale one.
+        // the handed-out password there, so no one reads out a stale one.
         let note = WriteBack::Credentials {
             deal_id: deal,
             login: account.login.clone(),

@@ -40,7 +40,7 @@ impl Coalesced {
         for event in events {
             coalesced.ids.push(event.id);
             // A delete is checked like a change: the deal is read again, and
-            // only Bitrix24's answer that it is gone removes it. Events may
+            // only Bitrix24's response that it is gone removes it. Events may
             // arrive out of order, so the latest state always comes from a read.
             match event.notice {
                 ChangeNotice::DealChanged { deal_id } | ChangeNotice::DealDeleted { deal_id } => {
@@ -162,6 +162,9 @@ impl SyncEngine {
         let Some(contact) = invoice.contact_id else {
             return Ok(false);
         };
+        // NOTE: with contact linkage on, each invoice scans every stored deal
+        // (one read per deal); a store lookup of deals by contact would make
+        // this one read when portals with many accounts use that setting.
         for id in self.store.deal_ids().await? {
             if let Some(deal) = self.store.deal(id).await?
                 && deal.contact_id == Some(contact)

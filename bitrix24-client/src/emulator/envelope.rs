@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::clock;
 
-/// An error answer of the REST API.
+/// An error response of the REST API.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
@@ -62,7 +62,7 @@ impl ApiError {
         )
     }
 
-    /// A wrong webhook user id or secret; the server code answers 401.
+    /// A wrong webhook user id or secret; the server code returns 401.
     pub(crate) fn invalid_credentials() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

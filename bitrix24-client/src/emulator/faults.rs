@@ -1,9 +1,9 @@
-//! Injected failures: single bad answers and whole outages.
+//! Injected failures: single bad responses and whole outages.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// The longest a [`Fault::Hang`] holds a request.
+/// The longest a [`Fault::Hang`] keeps a request.
 pub const MAX_HANG: Duration = Duration::from_secs(300);
 
 /// A failure for one REST request.
@@ -12,7 +12,7 @@ pub const MAX_HANG: Duration = Duration::from_secs(300);
 pub enum Fault {
     /// HTTP 500 with `{"error":"ERROR_CORE",...}`; the method does not run.
     ServerError,
-    /// The method runs (a write is applied), then the answer is HTTP 500 `ERROR_CORE`.
+    /// The method runs (a write is applied), then the response is HTTP 500 `ERROR_CORE`.
     ServerErrorAfterExecution,
     /// An nginx-style HTML 502 page; the method does not run.
     BadGateway,

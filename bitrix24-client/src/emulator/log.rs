@@ -14,7 +14,7 @@ pub struct RequestRecord {
     pub method: String,
     /// The parameters; long strings (file contents) are shortened and `auth`-like keys hidden.
     pub params: Value,
-    /// The HTTP status of the answer (for a command inside `batch`: 200 or the error's status).
+    /// The HTTP status of the response (for a command inside `batch`: 200 or the error's status).
     pub status: u16,
     /// The `error` code of a failed call (may be `""` for legacy methods).
     pub error: Option<String>,
@@ -31,9 +31,9 @@ pub struct RequestRecord {
 pub struct Counters {
     /// HTTP requests to the REST path, including rejected ones (a batch counts once).
     pub requests: u64,
-    /// Requests answered 503 `QUERY_LIMIT_EXCEEDED`.
+    /// Requests rejected with 503 `QUERY_LIMIT_EXCEEDED`.
     pub rate_limited: u64,
-    /// Calls answered 429 `OPERATION_TIME_LIMIT`.
+    /// Calls rejected with 429 `OPERATION_TIME_LIMIT`.
     pub operation_limited: u64,
     /// Requests that got an injected fault or hit an outage.
     pub faults: u64,

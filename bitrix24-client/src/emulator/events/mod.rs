@@ -25,7 +25,7 @@ const APP_ONLY_EVENTS: &[&str] = &["ONCRMDEALMOVETOCATEGORY"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeliveryOutcome {
-    /// The handler answered with this HTTP status (any status: the portal does not retry).
+    /// The handler responded with this HTTP status (any status: the portal does not retry).
     Delivered {
         /// The handler's HTTP status.
         status: u16,

@@ -114,7 +114,7 @@ impl Selection {
     }
 
     /// Reads `select`; `*` means every field. With `useOriginalUfNames=Y`
-    /// the portal answers `*` with user fields only, and that is kept here.
+    /// the portal returns user fields only for `*`, and that is kept here.
     fn parse(select: Option<&Value>, original: bool) -> Self {
         let mut names: Vec<String> = select
             .map(array_values)
@@ -290,7 +290,7 @@ fn stage_error(err: EmulatorError) -> ApiError {
     }
 }
 
-/// Applies `fields` to a deal; returns user fields the answer shows as `null`.
+/// Applies `fields` to a deal; returns user fields the response shows as `null`.
 fn update_deal(
     data: &mut PortalData,
     record: &Record,

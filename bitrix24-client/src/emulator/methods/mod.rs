@@ -1,4 +1,4 @@
-//! The REST methods the emulator answers, and the shared call path used by
+//! The REST methods the emulator serves, and the shared call path used by
 //! plain requests and by commands inside `batch`.
 
 mod batch;
@@ -47,7 +47,7 @@ impl Ctx<'_> {
     }
 }
 
-/// A file answer (`crm.controller.item.getFile`).
+/// A file response (`crm.controller.item.getFile`).
 #[derive(Clone, Debug)]
 pub(crate) struct FileAnswer {
     pub(crate) name: String,

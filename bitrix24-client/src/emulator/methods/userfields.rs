@@ -17,7 +17,7 @@ use crate::emulator::query::filter::FilterKind;
 pub(crate) enum UfWrite {
     Set(Vec<Scalar>),
     Unchanged,
-    /// Left unchanged, but `crm.item.update` shows the field as `null` in its answer.
+    /// Left unchanged, but `crm.item.update` shows the field as `null` in its response.
     UnchangedShownNull,
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn legacy_write(
 /// Reads a `crm.item.update` value.
 ///
 /// An empty list sent to a multiple enumeration field does not clear it; the
-/// portal answers with `null` for that field and keeps the stored items.
+/// portal returns `null` for that field and keeps the stored items.
 pub(crate) fn item_write(
     data: &mut PortalData,
     field: &UserField,
