@@ -122,7 +122,7 @@ pub use provisioning::{
     Provisioner,
 };
 pub use session::{Session, SessionId};
-pub use store::{CreateAccount, NewSpooledFile, QueueStats, Store};
+pub use store::{ClientCase, CreateAccount, NewSpooledFile, QueueStats, Store};
 pub use sync::{
     ChangeNotice, InboxEvent, OutboxItem, OutboxState, Password, SpooledFile, WriteBack,
 };

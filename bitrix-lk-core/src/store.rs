@@ -6,12 +6,14 @@
 
 pub mod sqlite;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::account::{Account, Login, PasswordHash};
+use crate::config::InvoiceLinkage;
 use crate::deal::Deal;
 use crate::error::Result;
 use crate::ids::{CategoryId, ContactId, DealId, FieldCode, InboxId, InvoiceId, OutboxId, SpoolId};
@@ -53,6 +55,24 @@ impl std::fmt::Debug for NewSpooledFile {
             .field("len", &self.bytes.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Everything a logged-in client's page shows, as [`Store::client_case`]
+/// reads it.
+#[derive(Clone, Debug)]
+pub struct ClientCase {
+    /// The session the request came with.
+    pub session: Session,
+    /// The session's account; `None` when it was removed after the login.
+    pub account: Option<Account>,
+    /// The deal snapshot; `None` when the deal was deleted in Bitrix24 or
+    /// has not been read yet.
+    pub deal: Option<Deal>,
+    /// Every cached pipeline.
+    pub pipelines: Arc<[Pipeline]>,
+    /// The invoices of the deal and, with [`InvoiceLinkage::DealAndContact`],
+    /// of its contact. Empty without a deal snapshot.
+    pub invoices: Vec<Invoice>,
 }
 
 /// Counts shown by `lk-cli events list` and health checks.
@@ -146,6 +166,41 @@ pub trait Store: Send + Sync {
 
     /// Returns every cached pipeline.
     async fn pipelines(&self) -> Result<Vec<Pipeline>>;
+
+    /// Returns everything the page of the client with this session shows, or
+    /// `None` when the session does not exist or has expired at `now`.
+    ///
+    /// The default reads through the other methods, one call each. Stores that
+    /// can read it all at once, from one snapshot, should: every client page
+    /// starts with this call.
+    async fn client_case(
+        &self,
+        session: &SessionId,
+        now: Timestamp,
+        linkage: InvoiceLinkage,
+    ) -> Result<Option<ClientCase>> {
+        let Some(session) = self.session(session, now).await? else {
+            return Ok(None);
+        };
+        let account = self.account_by_deal(session.deal_id).await?;
+        let deal = self.deal(session.deal_id).await?;
+        let pipelines = self.pipelines().await?.into();
+
+        let invoices = match &deal {
+            Some(deal) => {
+                let contact = linkage.contact_of(deal);
+                self.invoices_of(deal.id, contact).await?
+            }
+            None => Vec::new(),
+        };
+        Ok(Some(ClientCase {
+            session,
+            account,
+            deal,
+            pipelines,
+            invoices,
+        }))
+    }
 
     // --- sessions ---
 

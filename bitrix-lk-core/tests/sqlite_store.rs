@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bitrix_lk_core::fakes::MemoryStore;
 use bitrix_lk_core::store::sqlite::SqliteStore;
 use bitrix_lk_core::{
-    Account, CategoryId, ChangeNotice, ContactId, CreateAccount, Deal, DealId, Error, FieldCode,
-    FieldValue, InboxId, Invoice, InvoiceId, InvoiceStatus, Login, Money, NewSpooledFile,
-    OutboxState, Password, PasswordHash, Pipeline, ReferralCode, Session, SessionId, Stage,
-    StageId, StageSemantics, Store, WriteBack,
+    Account, CategoryId, ChangeNotice, ClientCase, ContactId, CreateAccount, Deal, DealId, Error,
+    FieldCode, FieldValue, InboxId, Invoice, InvoiceId, InvoiceLinkage, InvoiceStatus, Login,
+    Money, NewSpooledFile, OutboxState, Password, PasswordHash, Pipeline, ReferralCode, Session,
+    SessionId, Stage, StageId, StageSemantics, Store, WriteBack,
 };
 use jiff::Timestamp;
 use rstest::rstest;
@@ -756,6 +757,131 @@ async fn save_pipelines_replaces_cache() {
 
     assert_eq!(store.pipelines().await.unwrap(), [pipeline(5), pipeline(7)]);
     assert_eq!(store.pipeline(CategoryId(1)).await.unwrap(), None);
+}
+
+// --- a client's page in one call ---
+
+/// Stores deal 7 with its account, a session, two pipelines and invoices of
+/// the deal, of its contact 70 and of another deal.
+async fn seed_case(store: &dyn Store) {
+    store
+        .create_account(&account(7, "client7", "REF7"), &[])
+        .await
+        .expect("create the account");
+    store
+        .save_deal(&deal(7, Some(70)))
+        .await
+        .expect("save the deal");
+    store
+        .save_pipelines(&[pipeline(1), pipeline(5)])
+        .await
+        .expect("save the pipelines");
+    for invoice in [
+        invoice(InvoiceId::legacy(4), Some(7), None),
+        invoice(InvoiceId::smart(3), None, Some(70)),
+        invoice(InvoiceId::smart(2), Some(8), Some(80)),
+    ] {
+        store.save_invoice(&invoice).await.expect("save an invoice");
+    }
+    store
+        .create_session(&session("page-session", 7, at(3600)))
+        .await
+        .expect("create the session");
+}
+
+fn invoice_ids(case: &ClientCase) -> Vec<InvoiceId> {
+    let mut ids: Vec<InvoiceId> = case.invoices.iter().map(|invoice| invoice.id).collect();
+    ids.sort();
+    ids
+}
+
+#[rstest]
+#[case::deal_only(InvoiceLinkage::Deal, vec![InvoiceId::legacy(4)])]
+#[case::deal_and_contact(
+    InvoiceLinkage::DealAndContact,
+    vec![InvoiceId::smart(3), InvoiceId::legacy(4)]
+)]
+#[tokio::test]
+async fn client_case_reads_what_the_single_reads_do(
+    #[case] linkage: InvoiceLinkage,
+    #[case] mut expected: Vec<InvoiceId>,
+) {
+    let (_dir, store) = open_store();
+    seed_case(&store).await;
+    let memory = MemoryStore::new();
+    seed_case(&memory).await;
+    expected.sort();
+    let id = SessionId::new("page-session".to_owned());
+
+    let case = store.client_case(&id, at(0), linkage).await.unwrap();
+    let composed = memory.client_case(&id, at(0), linkage).await.unwrap();
+
+    let (case, composed) = (case.expect("live session"), composed.expect("live session"));
+    assert_eq!(case.session.deal_id, DealId(7));
+    assert_eq!(case.session.csrf_token.expose_secret(), "csrf-page-session");
+    assert_eq!(case.account, Some(account(7, "client7", "REF7")));
+    assert_eq!(case.deal, Some(deal(7, Some(70))));
+    assert_eq!(&*case.pipelines, [pipeline(1), pipeline(5)]);
+    assert_eq!(invoice_ids(&case), expected);
+
+    assert_eq!(case.account, composed.account);
+    assert_eq!(case.deal, composed.deal);
+    assert_eq!(case.pipelines, composed.pipelines);
+    assert_eq!(invoice_ids(&case), invoice_ids(&composed));
+}
+
+#[rstest]
+#[case::unknown("no-such-session", at(0))]
+#[case::expired("page-session", at(3600))]
+#[tokio::test]
+async fn client_case_without_live_session_is_none(#[case] id: &str, #[case] now: Timestamp) {
+    let (_dir, store) = open_store();
+    seed_case(&store).await;
+
+    let case = store
+        .client_case(&SessionId::new(id.to_owned()), now, InvoiceLinkage::Deal)
+        .await
+        .unwrap();
+
+    assert!(case.is_none());
+}
+
+#[tokio::test]
+async fn client_case_of_deleted_deal_keeps_account_and_drops_invoices() {
+    let (_dir, store) = open_store();
+    seed_case(&store).await;
+    store.delete_deal(DealId(7)).await.unwrap();
+    let id = SessionId::new("page-session".to_owned());
+
+    let case = store
+        .client_case(&id, at(0), InvoiceLinkage::DealAndContact)
+        .await
+        .unwrap()
+        .expect("live session");
+
+    assert_eq!(case.account, Some(account(7, "client7", "REF7")));
+    assert_eq!(case.deal, None);
+    assert!(case.invoices.is_empty());
+}
+
+#[tokio::test]
+async fn client_case_sees_pipelines_saved_by_another_handle() {
+    let (_dir, store) = open_store();
+    seed_case(&store).await;
+    let id = SessionId::new("page-session".to_owned());
+    let read = async |store: &SqliteStore| {
+        let case = store.client_case(&id, at(0), InvoiceLinkage::Deal).await;
+        case.unwrap().expect("live session").pipelines
+    };
+    assert_eq!(&*read(&store).await, [pipeline(1), pipeline(5)]);
+
+    let other_process = SqliteStore::open(store.path()).unwrap();
+    other_process.save_pipelines(&[pipeline(9)]).await.unwrap();
+    assert_eq!(&*read(&store).await, [pipeline(9)]);
+
+    store.save_pipelines(&[pipeline(2)]).await.unwrap();
+    assert_eq!(&*read(&store).await, [pipeline(2)]);
+    assert_eq!(&*read(&other_process).await, [pipeline(2)]);
 }
 
 // --- sessions ---

@@ -61,26 +61,40 @@ impl FromRequestParts<AppState> for CurrentClient {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let Some(raw) = jar
-            .get(cookie_name(state))
-            .map(|cookie| cookie.value().to_owned())
-        else {
-            return Err(Redirect::to("/login").into_response());
+        let Some(id) = cookie_session(parts, state) else {
+            return Err(to_login());
         };
-        let id = SessionId::new(raw);
 
         let session = state.store().session(&id, Timestamp::now()).await;
         match session {
-            Ok(Some(session)) => Ok(CurrentClient {
-                deal_id: session.deal_id,
-                session_id: session.id,
-                csrf: session.csrf_token,
-            }),
-            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Ok(Some(session)) => Ok(CurrentClient::from(session)),
+            Ok(None) => Err(to_login()),
             Err(error) => Err(WebError::from(error).into_response()),
         }
     }
+}
+
+impl From<Session> for CurrentClient {
+    fn from(session: Session) -> Self {
+        CurrentClient {
+            deal_id: session.deal_id,
+            session_id: session.id,
+            csrf: session.csrf_token,
+        }
+    }
+}
+
+/// Returns the session id the request's cookie carries, if any.
+pub fn cookie_session(parts: &Parts, state: &AppState) -> Option<SessionId> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    jar.get(cookie_name(state))
+        .map(|cookie| SessionId::new(cookie.value().to_owned()))
+}
+
+/// Returns the redirect to the login page, for a request without a valid
+/// session.
+pub fn to_login() -> Response {
+    Redirect::to("/login").into_response()
 }
 
 /// Creates a fresh session for a deal and returns the cookie that carries it.

@@ -1,14 +1,17 @@
 //! Loading a client's cabinet from the local store. No Bitrix24 call: pages
 //! keep working from the last known data when Bitrix24 is down.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use bitrix_lk_core::InvoiceLinkage;
-use bitrix_lk_core::{CabinetView, DealId};
+use bitrix_lk_core::Deal;
+use bitrix_lk_core::{Account, CabinetView, ClientCase, DealId, Invoice, LkConfig, Pipeline};
+use jiff::Timestamp;
 
 use crate::error::WebError;
 use crate::pages::{self, Nav, UnavailablePage};
 use crate::routes::debtor_page;
-use crate::session::CurrentClient;
+use crate::session::{self, CurrentClient};
 use crate::state::AppState;
 
 /// A client's cabinet as the store has it.
@@ -43,26 +46,87 @@ impl Loaded {
     }
 }
 
-/// Builds the cabinet of a deal from the store.
+/// A logged-in client's request with their cabinet, read from the store in
+/// one call. Pages that show the case take it instead of [`CurrentClient`].
+#[derive(Debug)]
+pub struct ClientView {
+    /// The logged-in client.
+    pub client: CurrentClient,
+    /// Their cabinet.
+    pub loaded: Loaded,
+}
+
+impl FromRequestParts<AppState> for ClientView {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(id) = session::cookie_session(parts, state) else {
+            return Err(session::to_login());
+        };
+        let linkage = state.config().invoices.linkage;
+
+        let case = state
+            .store()
+            .client_case(&id, Timestamp::now(), linkage)
+            .await;
+        let case = match case {
+            Ok(Some(case)) => case,
+            Ok(None) => return Err(session::to_login()),
+            Err(error) => return Err(WebError::from(error).into_response()),
+        };
+
+        let ClientCase {
+            session,
+            account,
+            deal,
+            pipelines,
+            invoices,
+        } = case;
+        let client = CurrentClient::from(session);
+        let loaded = build(account, deal, &pipelines, &invoices, state.config())
+            .map_err(IntoResponse::into_response)?;
+        Ok(ClientView { client, loaded })
+    }
+}
+
+/// Builds the cabinet of a deal from the store, one store call per record.
 pub async fn load_view(state: &AppState, deal_id: DealId) -> Result<Loaded, WebError> {
     let store = state.store();
     let config = state.config();
 
-    let Some(account) = store.account_by_deal(deal_id).await? else {
+    let account = store.account_by_deal(deal_id).await?;
+    let deal = store.deal(deal_id).await?;
+    let pipelines = store.pipelines().await?;
+    let invoices = match &deal {
+        Some(deal) => {
+            let contact = config.invoices.linkage.contact_of(deal);
+            store.invoices_of(deal_id, contact).await?
+        }
+        None => Vec::new(),
+    };
+    build(account, deal, &pipelines, &invoices, config)
+}
+
+/// Applies the page rules to what the store has.
+fn build(
+    account: Option<Account>,
+    deal: Option<Deal>,
+    pipelines: &[Pipeline],
+    invoices: &[Invoice],
+    config: &LkConfig,
+) -> Result<Loaded, WebError> {
+    let Some(account) = account else {
         return Err(WebError::NotFound);
     };
-    let Some(deal) = store.deal(deal_id).await? else {
+    let Some(deal) = deal else {
         return Ok(Loaded::Unavailable);
     };
-    let pipelines = store.pipelines().await?;
-    let pipeline = config.pipeline.find(&pipelines);
-    let contact = match config.invoices.linkage {
-        InvoiceLinkage::DealAndContact => deal.contact_id,
-        InvoiceLinkage::Deal => None,
-    };
-    let invoices = store.invoices_of(deal_id, contact).await?;
 
-    let view = CabinetView::build(&deal, pipeline, &invoices, &account, config);
+    let pipeline = config.pipeline.find(pipelines);
+    let view = CabinetView::build(&deal, pipeline, invoices, &account, config);
     if view.is_blocked() {
         Ok(Loaded::Blocked(Box::new(view)))
     } else {

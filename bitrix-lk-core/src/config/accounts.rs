@@ -4,7 +4,9 @@ use serde::Deserialize;
 
 use super::check;
 use crate::credentials::HashParams;
+use crate::deal::Deal;
 use crate::error::Result;
+use crate::ids::ContactId;
 
 /// Rules that decide which invoices are the client's.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -25,6 +27,16 @@ pub enum InvoiceLinkage {
     Deal,
     /// Invoices bound to the deal and those billed to the deal's contact.
     DealAndContact,
+}
+
+impl InvoiceLinkage {
+    /// Returns the contact whose invoices count for the deal, if any.
+    pub fn contact_of(self, deal: &Deal) -> Option<ContactId> {
+        match self {
+            InvoiceLinkage::Deal => None,
+            InvoiceLinkage::DealAndContact => deal.contact_id,
+        }
+    }
 }
 
 /// The Bitrix24 invoice subsystem to read.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::text::{labels_match, normalize_label};
+use super::text::labels_match;
 use super::{check, de};
 use crate::error::Result;
 use crate::ids::{CategoryId, StageId};
@@ -54,12 +54,9 @@ impl PipelineConfig {
     /// Returns whether a stage is a debtor stage: its id is listed, or its
     /// name is when the name is known.
     pub fn is_debtor_stage(&self, stage_id: &StageId, stage_name: Option<&str>) -> bool {
-        let name = stage_name.map(normalize_label);
         self.debtor_stages.iter().any(|entry| {
             entry.trim().eq_ignore_ascii_case(stage_id.as_str())
-                || name
-                    .as_deref()
-                    .is_some_and(|name| normalize_label(entry) == name)
+                || stage_name.is_some_and(|name| labels_match(entry, name))
         })
     }
 

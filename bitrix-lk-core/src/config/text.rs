@@ -4,21 +4,28 @@
 /// lower-cases it and spells `ё` as `е`, so «Должник », «должник» and
 /// «ДОЛЖНИК» compare equal, as do «Счёт» and «Счет».
 pub(crate) fn normalize_label(label: &str) -> String {
-    let mut normalized = String::with_capacity(label.len());
-    for word in label.split_whitespace() {
-        if !normalized.is_empty() {
-            normalized.push(' ');
-        }
-        for c in word.chars().flat_map(char::to_lowercase) {
-            normalized.push(if c == 'ё' { 'е' } else { c });
-        }
-    }
-    normalized
+    normalized_chars(label).collect()
 }
 
-/// Returns whether two labels are equal after [`normalize_label`].
+/// Returns whether two labels are equal after [`normalize_label`], without
+/// allocating: every page view compares each stage with the configured names.
 pub(crate) fn labels_match(left: &str, right: &str) -> bool {
-    normalize_label(left) == normalize_label(right)
+    normalized_chars(left).eq(normalized_chars(right))
+}
+
+/// Yields the characters of [`normalize_label`] one at a time.
+fn normalized_chars(label: &str) -> impl Iterator<Item = char> + '_ {
+    label
+        .split_whitespace()
+        .enumerate()
+        .flat_map(|(index, word)| {
+            let separator = (index > 0).then_some(' ');
+            let letters = word
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| if c == 'ё' { 'е' } else { c });
+            separator.into_iter().chain(letters)
+        })
 }
 
 #[cfg(test)]
@@ -43,5 +50,13 @@ mod tests {
     #[case("", "Создать")]
     fn labels_differ(#[case] left: &str, #[case] right: &str) {
         assert!(!labels_match(left, right));
+    }
+
+    #[rstest]
+    #[case("  Исполнение \t Юр.\nотдел ", "исполнение юр. отдел")]
+    #[case("Счёт ВЫСТАВЛЕН", "счет выставлен")]
+    #[case(" \n ", "")]
+    fn normalize_label_trims_collapses_and_lowercases(#[case] label: &str, #[case] expected: &str) {
+        assert_eq!(normalize_label(label), expected);
     }
 }

@@ -10,6 +10,7 @@
 //! its sub-millisecond part dropped.
 
 mod accounts;
+mod cases;
 mod codec;
 mod deals;
 mod errors;
@@ -32,15 +33,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use self::cases::PipelineCache;
 use self::pool::Pool;
 use crate::account::{Account, Login, PasswordHash};
+use crate::config::InvoiceLinkage;
 use crate::deal::Deal;
 use crate::error::Result;
 use crate::ids::{CategoryId, ContactId, DealId, FieldCode, InboxId, InvoiceId, OutboxId, SpoolId};
 use crate::invoice::Invoice;
 use crate::pipeline::Pipeline;
 use crate::session::{Session, SessionId};
-use crate::store::{CreateAccount, NewSpooledFile, QueueStats, Store};
+use crate::store::{ClientCase, CreateAccount, NewSpooledFile, QueueStats, Store};
 use crate::sync::{ChangeNotice, InboxEvent, OutboxItem, OutboxState, SpooledFile, WriteBack};
 
 /// The minimum number of reader connections per handle, also used when the
@@ -59,6 +62,7 @@ const MAX_READERS: usize = 8;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
+    pipelines: Arc<PipelineCache>,
 }
 
 impl SqliteStore {
@@ -79,6 +83,7 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), readers, "opened the SQLite store");
         Ok(SqliteStore {
             pool: Arc::new(pool),
+            pipelines: Arc::default(),
         })
     }
 
@@ -247,6 +252,21 @@ impl Store for SqliteStore {
 
     async fn pipelines(&self) -> Result<Vec<Pipeline>> {
         self.pool.read("pipelines", pipelines::all).await
+    }
+
+    async fn client_case(
+        &self,
+        session: &SessionId,
+        now: Timestamp,
+        linkage: InvoiceLinkage,
+    ) -> Result<Option<ClientCase>> {
+        let session = session.clone();
+        let cache = Arc::clone(&self.pipelines);
+        self.pool
+            .read("client_case", move |conn| {
+                cases::client_case(conn, &cache, &session, now, linkage)
+            })
+            .await
     }
 
     async fn create_session(&self, session: &Session) -> Result<()> {

@@ -8,14 +8,14 @@ use crate::pages::{self, CasePage, DebtorPage, Nav, PaymentsPage, StatusesPage};
 use crate::session::CurrentClient;
 use crate::state::AppState;
 use crate::video::VideoEmbed;
-use crate::view::{Loaded, load_view};
+use crate::view::{ClientView, Loaded};
 
 /// `GET /`: «Мое дело».
 pub async fn home(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
 ) -> Result<Response, WebError> {
-    let view = match open_view(&state, &client).await? {
+    let view = match open(&state, &client, loaded)? {
         Ok(view) => view,
         Err(substitute) => return Ok(substitute),
     };
@@ -26,9 +26,9 @@ pub async fn home(
 /// `GET /payments`: the list of paid invoices.
 pub async fn payments(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
 ) -> Result<Response, WebError> {
-    let view = match open_view(&state, &client).await? {
+    let view = match open(&state, &client, loaded)? {
         Ok(view) => view,
         Err(substitute) => return Ok(substitute),
     };
@@ -44,9 +44,9 @@ pub async fn payments(
 /// `GET /statuses`: the video and every stage explained.
 pub async fn statuses(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
 ) -> Result<Response, WebError> {
-    let view = match open_view(&state, &client).await? {
+    let view = match open(&state, &client, loaded)? {
         Ok(view) => view,
         Err(substitute) => return Ok(substitute),
     };
@@ -71,21 +71,22 @@ pub async fn statuses(
 /// `GET /debtor`: the debtor page while blocked; otherwise back to the case.
 pub async fn debtor(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
 ) -> Result<Response, WebError> {
-    match load_view(&state, client.deal_id).await? {
+    match loaded {
         Loaded::Ready(_) => Ok(Redirect::to("/").into_response()),
         other => other.into_response(&state, &client),
     }
 }
 
-/// Loads the client's cabinet; `Err` contains the page shown instead (debtor,
-/// data unavailable).
-pub async fn open_view(
+/// Opens the client's cabinet; `Err` contains the page shown instead
+/// (debtor, data unavailable).
+pub fn open(
     state: &AppState,
     client: &CurrentClient,
+    loaded: Loaded,
 ) -> Result<Result<Box<bitrix_lk_core::CabinetView>, Response>, WebError> {
-    match load_view(state, client.deal_id).await? {
+    match loaded {
         Loaded::Ready(view) => Ok(Ok(view)),
         other => Ok(Err(other.into_response(state, client)?)),
     }

@@ -12,7 +12,7 @@ use crate::pages::{self, DocumentsPage, Nav, Notice};
 use crate::session::CurrentClient;
 use crate::state::AppState;
 use crate::upload::{UploadProblem, detect_type, safe_file_name};
-use crate::view::{Loaded, load_view};
+use crate::view::{ClientView, Loaded, load_view};
 
 /// The outcome of the last upload, carried in the redirect's query.
 #[derive(Debug, Default, Deserialize)]
@@ -24,10 +24,10 @@ pub struct UploadOutcome {
 /// `GET /documents`.
 pub async fn page(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
     Query(outcome): Query<UploadOutcome>,
 ) -> Result<Response, WebError> {
-    let view = match super::case::open_view(&state, &client).await? {
+    let view = match super::case::open(&state, &client, loaded)? {
         Ok(view) => view,
         Err(substitute) => return Ok(substitute),
     };
