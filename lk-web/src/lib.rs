@@ -5,6 +5,7 @@
 //!   `tower::ServiceExt::oneshot`, without a socket.
 //! - [`server::run`] loads the configuration, opens the store, starts the
 //!   core's sync engine in the background and serves.
+//! - [`listen::serve`] is the accept loop, with a deadline for request headers.
 //! - [`demo`] starts the Bitrix24 emulator with demo data and points the
 //!   cabinet at it (`lk-web --demo`).
 //!
@@ -24,6 +25,7 @@ mod video;
 mod view;
 
 pub mod demo;
+pub mod listen;
 pub mod server;
 
 use std::time::Duration;
@@ -47,10 +49,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the cabinet's router with its state, security headers, timeouts
 /// and request tracing.
-///
-/// NOTE: the request headers have no read timeout, because `axum::serve`
-/// gives hyper no timer. A reverse proxy in front has to bound slow headers
-/// (nginx's `client_header_timeout`).
+/// Serve it with [`listen::serve`], which bounds how long request headers
+/// may take.
 pub fn app(state: AppState) -> Router {
     let video = state
         .config()

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tracing::info;
 
+use crate::listen::HEADER_READ_TIMEOUT;
 use crate::state::AppState;
 
 /// Sets up logging to stderr, filtered by `RUST_LOG` (else `default_level`).
@@ -127,10 +128,8 @@ pub async fn serve(
     });
 
     info!(%address, "cabinet listening");
-    let app = crate::app(cabinet.state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = crate::app(cabinet.state);
+    crate::listen::serve(listener, app, HEADER_READ_TIMEOUT, shutdown).await?;
 
     let _ = stop_engine.send(());
     let _ = engine_task.await;
@@ -147,10 +146,8 @@ pub async fn serve_without_engine(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = crate::app(state);
+    crate::listen::serve(listener, app, HEADER_READ_TIMEOUT, shutdown).await?;
     Ok(())
 }
 

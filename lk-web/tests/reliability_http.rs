@@ -167,3 +167,44 @@ async fn stalled_upload_is_cut_off() {
     assert!(elapsed <= Duration::from_secs(120), "{elapsed:?}");
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn stalled_headers_are_cut_off() {
+    let address = server().await;
+
+    let outcome = stall(
+        address,
+        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {SESSION_COOKIE}\r\n"),
+        "",
+    )
+    .await;
+
+    let (elapsed, answer) = outcome.expect("the server held unfinished headers open for an hour");
+    assert!(
+        elapsed <= lk_web::listen::HEADER_READ_TIMEOUT + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "unfinished headers must get no page: {answer:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_keep_alive_connection_is_closed() {
+    let address = server().await;
+
+    let outcome = stall(
+        address,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "",
+    )
+    .await;
+
+    let (elapsed, answer) = outcome.expect("the server held an idle connection open for an hour");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(
+        elapsed <= lk_web::listen::HEADER_READ_TIMEOUT + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
+}

@@ -252,6 +252,47 @@ async fn login_without_csrf_cookie_is_forbidden() {
 }
 
 #[tokio::test]
+async fn forms_without_csrf_field_get_the_forbidden_page() {
+    let (site, password) = site_with_client(deal(1, "C7:NEW", &[])).await;
+    let login = login_of(&site, 1).await;
+    let (_, headers, _) = send(&site.app, get("/login", None)).await;
+    let login_cookie = cookies(&headers).join("; ");
+    let (session, _) = log_in(&site, &login, &password).await;
+
+    let attempts = [
+        (
+            "/login",
+            login_cookie.as_str(),
+            format!("login={login}&password={password}"),
+        ),
+        ("/logout", session.as_str(), String::new()),
+        (
+            "/password",
+            session.as_str(),
+            "current=a&new=b&repeat=b".to_owned(),
+        ),
+    ];
+    for (path, cookie, form) in attempts {
+        let (status, headers, html) = send(&site.app, post_form(path, Some(cookie), &form)).await;
+
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {html}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+    }
+    let (status, _, _) = send(&site.app, get("/", Some(&session))).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session must survive a logout without csrf"
+    );
+}
+
+#[tokio::test]
 async fn wrong_password_gets_one_neutral_message() {
     let (site, _) = site_with_client(deal(1, "C7:NEW", &[])).await;
     let login = login_of(&site, 1).await;

@@ -25,7 +25,10 @@ const LOGIN_CSRF_COOKIE: &str = "lk_login_csrf";
 const LOGIN_FAILED: &str = "Неверный логин или пароль.";
 
 /// The login form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+// A missing field reads as empty, so a form without `csrf` gets the 403 page
+// and one without a login the usual message, not axum's plain-text 422.
+#[serde(default)]
 pub struct LoginForm {
     csrf: String,
     login: String,
@@ -110,7 +113,10 @@ pub async fn login(
 }
 
 /// The logout form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+// A missing field reads as empty, so a form without `csrf` gets the 403 page
+// and one without a login the usual message, not axum's plain-text 422.
+#[serde(default)]
 pub struct LogoutForm {
     csrf: String,
 }

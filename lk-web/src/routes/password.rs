@@ -14,7 +14,10 @@ use crate::state::AppState;
 use crate::view::{Loaded, load_view};
 
 /// The password form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+// A missing field reads as empty, so a form without `csrf` gets the 403 page
+// and one without a login the usual message, not axum's plain-text 422.
+#[serde(default)]
 pub struct PasswordForm {
     csrf: String,
     current: String,
