@@ -21,6 +21,13 @@ use tokio::time::Instant;
 
 use crate::envelope::ResponseTime;
 
+/// Extra wait for a request past the burst. A client pacing exactly at the
+/// rate sends each request the moment the portal's bucket has room. When a
+/// request reaches the portal sooner after the previous one than it left the
+/// client, the portal then rejects it with 503. The headroom absorbs that much
+/// difference in network delay (an estimate) and does not lower the rate.
+const HEADROOM: Duration = Duration::from_millis(100);
+
 /// The portal's request-rate limit: a leaky bucket.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
@@ -168,7 +175,7 @@ impl Limiter {
         if bucket.level <= burst {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64((bucket.level - burst) / self.rate.per_second)
+        Duration::from_secs_f64((bucket.level - burst) / self.rate.per_second) + HEADROOM
     }
 
     /// Records that the portal rejected a request for the rate limit: the
@@ -311,9 +318,9 @@ mod tests {
             limiter.acquire().await;
         }
 
-        // 10 requests past the burst at 2 per second.
+        // 10 requests past the burst at 2 per second, after one headroom.
         let elapsed = start.elapsed().as_secs_f64();
-        assert!((4.9..=5.1).contains(&elapsed), "took {elapsed} s");
+        assert!((5.05..=5.15).contains(&elapsed), "took {elapsed} s");
     }
 
     #[tokio::test(start_paused = true)]
@@ -324,7 +331,7 @@ mod tests {
 
         limiter.acquire().await;
 
-        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        assert_eq!(start.elapsed(), Duration::from_millis(200) + HEADROOM);
     }
 
     #[tokio::test(start_paused = true)]
@@ -342,7 +349,7 @@ mod tests {
             task.await.unwrap();
         }
 
-        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        assert_eq!(start.elapsed(), Duration::from_secs(1) + HEADROOM);
     }
 
     fn time(operating: f64, reset_in: i64) -> ResponseTime {
