@@ -367,7 +367,18 @@ impl BatchResults {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
         let value = self.value(key)?;
         let method = self.method_of(key);
-        decode_value(method, &format!("result.result.{key}"), value.clone())
+        decode_value(method, &format!("result.result.{key}"), value)
+    }
+
+    /// Moves the raw result of one command out, failing as [`BatchResults::get`]
+    /// does. A later call for the same key fails with
+    /// [`Error::MissingBatchResult`].
+    ///
+    /// Long listings take their pages one by one this way, so a page is never
+    /// held twice.
+    pub fn take(&mut self, key: &str) -> Result<Value> {
+        self.value(key)?;
+        Ok(self.results.remove(key).unwrap_or(Value::Null))
     }
 
     /// Returns the raw result of one command, or its error as [`BatchResults::get`] does.
@@ -417,13 +428,14 @@ impl BatchResults {
     }
 
     /// Returns every command's outcome in the order sent.
-    pub fn into_results(self) -> Vec<(String, Result<Value>)> {
-        let outcomes: Vec<(String, Result<Value>)> = self
-            .sent
-            .iter()
-            .map(|(key, _)| (key.clone(), self.value(key).cloned()))
-            .collect();
-        outcomes
+    pub fn into_results(mut self) -> Vec<(String, Result<Value>)> {
+        let keys: Vec<String> = self.sent.iter().map(|(key, _)| key.clone()).collect();
+        keys.into_iter()
+            .map(|key| {
+                let outcome = self.take(&key);
+                (key, outcome)
+            })
+            .collect()
     }
 
     fn method_of(&self, key: &str) -> &str {

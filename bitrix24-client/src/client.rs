@@ -249,7 +249,11 @@ impl Client {
 
     async fn read_body(&self, method: &str, mut response: reqwest::Response) -> Result<Vec<u8>> {
         let limit = self.inner.max_response_bytes;
-        let mut body = Vec::new();
+        // A batch of 50 list pages is several megabytes. Growing the buffer by
+        // doubling would copy it a few times and briefly hold twice its size.
+        let announced = response.content_length().unwrap_or(0);
+        let capacity = usize::try_from(announced).unwrap_or(limit).min(limit);
+        let mut body = Vec::with_capacity(capacity);
         while let Some(chunk) = response
             .chunk()
             .await

@@ -1,8 +1,8 @@
 //! The success envelope of a REST call: `result`, `next`, `total` and `time`.
 
 use jiff::Timestamp;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::de;
@@ -104,11 +104,11 @@ impl Envelope<Value> {
 }
 
 /// Decodes a JSON value into `T`, naming the failing path below `prefix`.
-pub(crate) fn decode_value<T: DeserializeOwned>(
-    method: &str,
-    prefix: &str,
-    value: Value,
-) -> Result<T> {
+pub(crate) fn decode_value<'de, T, D>(method: &str, prefix: &str, value: D) -> Result<T>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de, Error = serde_json::Error>,
+{
     serde_path_to_error::deserialize(value).map_err(|error| {
         let inner = error.path().to_string();
         let path = if inner == "." {

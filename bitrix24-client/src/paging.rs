@@ -282,12 +282,12 @@ impl ListQuery {
             params.insert("start".to_owned(), json!(page * PAGE_SIZE));
             batch.add(format!("p{page}"), &self.method, &Value::Object(params))?;
         }
-        let results = batch.send().await?;
+        let mut results = batch.send().await?;
 
         let first_total = results.total(&format!("p{}", pages.start));
         let mut rows = Vec::new();
         for page in pages {
-            let result = results.value(&format!("p{page}"))?.clone();
+            let result = results.take(&format!("p{page}"))?;
             rows.extend(self.extract_rows(result)?);
         }
         Ok((rows, first_total))

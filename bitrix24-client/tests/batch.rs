@@ -131,6 +131,39 @@ async fn failed_commands_report_their_own_errors() {
 }
 
 #[tokio::test]
+async fn take_moves_a_result_out_once() {
+    let server = portal().await;
+    mount_batch(
+        &server,
+        fixture("batch.request.json"),
+        fixture("batch.response.json"),
+    )
+    .await;
+    let client = client(&server);
+    let mut batch = client.batch();
+    batch.add("get_user", "user.current", &()).unwrap();
+    batch
+        .add(
+            "get_department",
+            "department.get",
+            &json!({"ID": "$result[get_user][UF_DEPARTMENT][0]"}),
+        )
+        .unwrap();
+    let mut results = batch.send().await.unwrap();
+
+    let user = results.take("get_user").unwrap();
+    let again = results.take("get_user").unwrap_err();
+
+    assert_eq!(user["NAME"], "Ivan");
+    assert!(
+        matches!(&again, Error::MissingBatchResult { key, method } if key == "get_user" && method == "user.current"),
+        "{again:?}"
+    );
+    let departments: Vec<Value> = results.get("get_department").unwrap();
+    assert_eq!(departments[0]["NAME"], "DEMO");
+}
+
+#[tokio::test]
 async fn b16_halted_commands_are_missing_not_empty() {
     let server = portal().await;
     let mut request = fixture("batch.request.json");
