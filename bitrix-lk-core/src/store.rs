@@ -281,7 +281,7 @@ pub trait Store: Send + Sync {
     async fn delete_spooled_file(&self, id: SpoolId) -> Result<()>;
 
     /// Returns the fields of a deal that have uploads Bitrix24 does not have yet,
-    /// each once, so the documents page can say they are on their way.
+    /// each once, so the documents page can show them as on their way.
     async fn spooled_fields_of(&self, deal: DealId) -> Result<Vec<FieldCode>>;
 
     // --- login throttling ---

@@ -847,7 +847,7 @@ async fn client_case_without_live_session_is_none(#[case] id: &str, #[case] now:
 }
 
 #[tokio::test]
-async fn client_case_of_deleted_deal_keeps_account_and_drops_invoices() {
+async fn client_case_of_deleted_deal() {
     let (_dir, store) = open_store();
     seed_case(&store).await;
     store.delete_deal(DealId(7)).await.unwrap();

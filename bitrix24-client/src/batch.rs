@@ -4,9 +4,9 @@
 //! contains one section per kind of outcome (`result`, `result_error`,
 //! `result_total`, `result_next`, `result_time`), each keyed by command key,
 //! and each `[]` when empty. The HTTP status is 200 even when every command
-//! failed, so [`BatchResults`] reports each command on its own, and a command
-//! that has neither a result nor an error is an error too (with `halt` the
-//! portal stops at the first failure and leaves later keys out).
+//! failed, so [`BatchResults`] reports each command on its own. A command
+//! that has neither a result nor an error is an error too: with `halt` the
+//! portal stops at the first failure and leaves later keys out.
 //!
 //! More than 50 commands are sent as several batches, one after another.
 

@@ -253,7 +253,8 @@ async fn b07_null_clears_explicitly() {
     let sent = &bodies(&server, "batch").await[0];
     let command = sent["cmd"]["clear"].as_str().unwrap();
     assert_eq!(command, "crm.product.update?fields[DESCRIPTION]=&id=123");
-    assert!(!command.contains("None") && !command.contains("null"));
+    assert!(!command.contains("None"));
+    assert!(!command.contains("null"));
 }
 
 #[test]

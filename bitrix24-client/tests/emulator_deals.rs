@@ -328,7 +328,8 @@ async fn select_masks_choose_fields() {
         named[0].as_object().unwrap().keys().collect::<Vec<_>>(),
         vec!["ID", "TITLE"]
     );
-    assert!(default[0].get("TITLE").is_some() && default[0].get(seed::FIELD_MESSAGE).is_some());
+    assert!(default[0].get("TITLE").is_some());
+    assert!(default[0].get(seed::FIELD_MESSAGE).is_some());
     assert_eq!(
         uf[0][seed::FIELD_MESSAGE],
         Value::Null,

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use bitrix_lk_core::Deal;
-use bitrix_lk_core::{Account, CabinetView, ClientCase, DealId, Invoice, LkConfig, Pipeline};
+use bitrix_lk_core::{Account, CabinetView, ClientCase, Invoice, LkConfig, Pipeline};
 use jiff::Timestamp;
 
 use crate::error::WebError;
@@ -90,24 +90,6 @@ impl FromRequestParts<AppState> for ClientView {
             .map_err(IntoResponse::into_response)?;
         Ok(ClientView { client, loaded })
     }
-}
-
-/// Builds the cabinet of a deal from the store, one store call per record.
-pub async fn load_view(state: &AppState, deal_id: DealId) -> Result<Loaded, WebError> {
-    let store = state.store();
-    let config = state.config();
-
-    let account = store.account_by_deal(deal_id).await?;
-    let deal = store.deal(deal_id).await?;
-    let pipelines = store.pipelines().await?;
-    let invoices = match &deal {
-        Some(deal) => {
-            let contact = config.invoices.linkage.contact_of(deal);
-            store.invoices_of(deal_id, contact).await?
-        }
-        None => Vec::new(),
-    };
-    build(account, deal, &pipelines, &invoices, config)
 }
 
 /// Applies the page rules to what the store has.

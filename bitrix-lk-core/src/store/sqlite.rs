@@ -93,7 +93,7 @@ impl SqliteStore {
     }
 }
 
-/// Creates a missing database file readable by its owner only: it holds
+/// Creates a missing database file readable by its owner only: it contains
 /// password hashes, sessions and queued passwords. SQLite gives its `-wal`
 /// and `-shm` files the same permissions as the database file.
 fn create_private(path: &Path) -> std::io::Result<()> {

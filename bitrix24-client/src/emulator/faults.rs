@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// The longest a [`Fault::Hang`] keeps a request.
+/// The maximum time a [`Fault::Hang`] keeps a request.
 pub const MAX_HANG: Duration = Duration::from_secs(300);
 
 /// A failure for one REST request.

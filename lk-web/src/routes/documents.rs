@@ -9,10 +9,9 @@ use tracing::{info, warn};
 
 use crate::error::WebError;
 use crate::pages::{self, DocumentsPage, Nav, Notice};
-use crate::session::CurrentClient;
 use crate::state::AppState;
 use crate::upload::{UploadProblem, detect_type, safe_file_name};
-use crate::view::{ClientView, Loaded, load_view};
+use crate::view::{ClientView, Loaded};
 
 /// The outcome of the last upload, carried in the redirect's query.
 #[derive(Debug, Default, Deserialize)]
@@ -55,7 +54,7 @@ pub async fn page(
 /// from the request, so a client can only add to their own deal.
 pub async fn upload(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
     Path(code): Path<String>,
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
@@ -68,7 +67,7 @@ pub async fn upload(
     {
         return Err(WebError::NotFound);
     }
-    if let Loaded::Blocked(_) | Loaded::Unavailable = load_view(&state, client.deal_id).await? {
+    if let Loaded::Blocked(_) | Loaded::Unavailable = loaded {
         return Ok(Redirect::to("/debtor").into_response());
     }
 

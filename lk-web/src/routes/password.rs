@@ -11,7 +11,7 @@ use crate::error::WebError;
 use crate::pages::{self, Nav, Notice, PasswordPage};
 use crate::session::{self, CurrentClient};
 use crate::state::AppState;
-use crate::view::{Loaded, load_view};
+use crate::view::{ClientView, Loaded};
 
 /// The password form's fields.
 #[derive(Debug, Default, Deserialize)]
@@ -28,11 +28,9 @@ pub struct PasswordForm {
 /// `GET /password`.
 pub async fn form(
     State(state): State<AppState>,
-    client: CurrentClient,
+    ClientView { client, loaded }: ClientView,
 ) -> Result<Response, WebError> {
-    if let blocked @ (Loaded::Blocked(_) | Loaded::Unavailable) =
-        load_view(&state, client.deal_id).await?
-    {
+    if let blocked @ (Loaded::Blocked(_) | Loaded::Unavailable) = loaded {
         return blocked.into_response(&state, &client);
     }
     render(&state, &client, None)

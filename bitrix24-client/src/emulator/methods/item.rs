@@ -380,7 +380,8 @@ mod tests {
         assert!(!selection.all_std);
         assert!(selection.all_user);
         let selection = Selection::parse(Some(&json!(["*"])), false);
-        assert!(selection.all_std && selection.all_user);
+        assert!(selection.all_std);
+        assert!(selection.all_user);
     }
 
     #[test]
